@@ -67,16 +67,16 @@ std::string FormatValue(const Value& v) {
     case ValueType::kString: return Quote(std::get<std::string_view>(v.data));
     case ValueType::kArray: {
       const Array& a = std::get<Array>(v.data);
-      if (a.items.size() > kMaxInlineItems) {
-        return "[" + std::to_string(a.items.size()) + " x " +
+      if (a.size() > kMaxInlineItems) {
+        return "[" + std::to_string(a.size()) + " x " +
                std::string(gguf::ValueTypeName(a.elem_type)) + "]";
       }
       std::string out = "[";
-      for (size_t i = 0; i < a.items.size(); ++i) {
+      for (size_t i = 0; i < a.size(); ++i) {
         if (i > 0) out += ", ";
-        out += FormatValue(a.items[i]);
+        out += FormatValue(a.Item(i));
       }
-      if (a.items.empty()) out += "0 x " + std::string(gguf::ValueTypeName(a.elem_type));
+      if (a.empty()) out += "0 x " + std::string(gguf::ValueTypeName(a.elem_type));
       return out + "]";
     }
     default:
@@ -127,7 +127,7 @@ void PrintTokenizer(const File& f, std::set<std::string, std::less<>>& shown, st
   if (const Value* merges = f.Find("tokenizer.ggml.merges")) {
     shown.insert("tokenizer.ggml.merges");
     const Array* a = std::get_if<Array>(&merges->data);
-    out << "  merges:     " << (a ? std::to_string(a->items.size()) : FormatValue(*merges)) << "\n";
+    out << "  merges:     " << (a ? std::to_string(a->size()) : FormatValue(*merges)) << "\n";
   }
   for (std::string_view which : {"bos", "eos", "eot"}) {
     const std::string key = "tokenizer.ggml." + std::string(which) + "_token_id";

@@ -106,6 +106,90 @@ File::~File() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Arrays: items decoded from the mapping on access (the parser validated them)
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+template <typename OnDisk>
+OnDisk Load(const uint8_t* p) {
+  OnDisk v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// One scalar item of the given type at p; strings are handled by the callers.
+Value DecodeScalar(ValueType t, const uint8_t* p) {
+  switch (t) {
+    case ValueType::kUint8: return {t, uint64_t{Load<uint8_t>(p)}};
+    case ValueType::kUint16: return {t, uint64_t{Load<uint16_t>(p)}};
+    case ValueType::kUint32: return {t, uint64_t{Load<uint32_t>(p)}};
+    case ValueType::kUint64: return {t, Load<uint64_t>(p)};
+    case ValueType::kInt8: return {t, int64_t{Load<int8_t>(p)}};
+    case ValueType::kInt16: return {t, int64_t{Load<int16_t>(p)}};
+    case ValueType::kInt32: return {t, int64_t{Load<int32_t>(p)}};
+    case ValueType::kInt64: return {t, Load<int64_t>(p)};
+    case ValueType::kFloat32: return {t, double{Load<float>(p)}};
+    case ValueType::kFloat64: return {t, Load<double>(p)};
+    case ValueType::kBool: return {t, p[0] != 0};
+    default: return {t, uint64_t{0}};
+  }
+}
+
+size_t ScalarBytes(ValueType t) {
+  switch (t) {
+    case ValueType::kUint8:
+    case ValueType::kInt8:
+    case ValueType::kBool: return 1;
+    case ValueType::kUint16:
+    case ValueType::kInt16: return 2;
+    case ValueType::kUint32:
+    case ValueType::kInt32:
+    case ValueType::kFloat32: return 4;
+    default: return 8;
+  }
+}
+
+// Calls fn(string_view) for each item of an encoded string array.
+template <typename Fn>
+void ForEachString(std::span<const uint8_t> raw, uint64_t count, Fn&& fn) {
+  size_t pos = 0;
+  for (uint64_t i = 0; i < count && pos + 8 <= raw.size(); ++i) {
+    const uint64_t len = Load<uint64_t>(raw.data() + pos);
+    pos += 8;
+    fn(std::string_view(reinterpret_cast<const char*>(raw.data() + pos), static_cast<size_t>(len)));
+    pos += static_cast<size_t>(len);
+  }
+}
+
+}  // namespace
+
+Value Array::Item(size_t i) const {
+  if (elem_type == ValueType::kArray) return nested.at(i);
+  if (elem_type == ValueType::kString) {
+    Value out{ValueType::kString, std::string_view()};
+    size_t k = 0;
+    ForEachString(raw, count, [&](std::string_view s) {
+      if (k++ == i) out.data = s;
+    });
+    return out;
+  }
+  return DecodeScalar(elem_type, raw.data() + i * ScalarBytes(elem_type));
+}
+
+std::vector<Value> Array::Items() const {
+  if (elem_type == ValueType::kArray) return nested;
+  std::vector<Value> out;
+  out.reserve(size());
+  if (elem_type == ValueType::kString) {
+    ForEachString(raw, count, [&](std::string_view s) { out.push_back({ValueType::kString, s}); });
+  } else {
+    for (size_t i = 0; i < size(); ++i) out.push_back(Item(i));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Lookups and typed getters
 // ---------------------------------------------------------------------------------------------
 
@@ -240,8 +324,8 @@ absl::StatusOr<std::vector<std::string_view>> File::GetStringArray(std::string_v
     return TypeError(path_, key, "array of string", *v);
   }
   std::vector<std::string_view> out;
-  out.reserve(a->items.size());
-  for (const Value& item : a->items) out.push_back(std::get<std::string_view>(item.data));
+  out.reserve(a->size());
+  ForEachString(a->raw, a->count, [&](std::string_view s) { out.push_back(s); });
   return out;
 }
 
@@ -252,9 +336,12 @@ absl::StatusOr<std::vector<float>> File::GetFloatArray(std::string_view key) con
                         a->elem_type == ValueType::kFloat64)) {
     return TypeError(path_, key, "array of numbers", *v);
   }
-  std::vector<float> out;
-  out.reserve(a->items.size());
-  for (const Value& item : a->items) out.push_back(static_cast<float>(*AsFloat(item)));
+  std::vector<float> out(a->size());
+  if (a->elem_type == ValueType::kFloat32) {  // the common case (scores): one copy
+    std::memcpy(out.data(), a->raw.data(), out.size() * sizeof(float));
+    return out;
+  }
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(*AsFloat(a->Item(i)));
   return out;
 }
 
@@ -263,13 +350,13 @@ absl::StatusOr<std::vector<int64_t>> File::GetIntArray(std::string_view key) con
   const Array* a = std::get_if<Array>(&v->data);
   if (a == nullptr || !IsInteger(a->elem_type))
     return TypeError(path_, key, "array of integers", *v);
-  std::vector<int64_t> out;
-  out.reserve(a->items.size());
-  for (size_t i = 0; i < a->items.size(); ++i) {
+  std::vector<int64_t> out(a->size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    const Value item = a->Item(i);
     Why why = Why::kType;
-    std::optional<int64_t> x = AsInt(a->items[i], &why);
-    if (!x) return RangeError(path_, Cat(key, "[", i, "]"), "int64", Describe(a->items[i]));
-    out.push_back(*x);
+    std::optional<int64_t> x = AsInt(item, &why);
+    if (!x) return RangeError(path_, Cat(key, "[", i, "]"), "int64", Describe(item));
+    out[i] = *x;
   }
   return out;
 }

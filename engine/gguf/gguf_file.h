@@ -28,9 +28,24 @@ std::string_view ValueTypeName(ValueType type);
 
 struct Value;
 // An array keeps its element type so that empty arrays still say what they hold.
+//
+// Arrays of scalars and strings stay encoded in the mapping (`raw`) and are decoded on access:
+// a vocabulary of 262k tokens, scores and types is three arrays, and expanding them into Value
+// objects at open used to cost ~100 ms of allocation and page faults. The parser validated
+// every item (string lengths included), so decoding needs no further checks. Arrays of arrays
+// are rare and small: they are parsed into `nested` at open.
 struct Array {
   ValueType elem_type;
-  std::vector<Value> items;
+  uint64_t count = 0;
+  std::span<const uint8_t> raw;  // encoded items (scalar or string arrays)
+  std::vector<Value> nested;     // items of an array of arrays
+  size_t size() const { return static_cast<size_t>(count); }
+  bool empty() const { return count == 0; }
+  // Every item decoded (strings view the mapping): O(count) and allocating, for callers that
+  // want generic access (inspect, tests); the typed getters of File avoid it.
+  std::vector<Value> Items() const;
+  // Item i of a scalar array in O(1), or of any array in O(i) for strings.
+  Value Item(size_t i) const;
 };
 // Strings are views into the mapping (valid while the File lives).
 struct Value {

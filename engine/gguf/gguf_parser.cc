@@ -246,10 +246,27 @@ class Parser::Impl {
                               " array elements per file"));
     }
     items_seen_ += count;
-    Array array{elem, {}};
-    array.items.resize(static_cast<size_t>(count));
-    for (Value& item : array.items) {
-      if (absl::Status s = ReadValue(elem, field, depth + 1, &item); !s.ok()) return s;
+    Array array{elem, count, {}, {}};
+    if (elem == ValueType::kArray) {
+      array.nested.resize(static_cast<size_t>(count));
+      for (Value& item : array.nested) {
+        if (absl::Status s = ReadValue(elem, field, depth + 1, &item); !s.ok()) return s;
+      }
+    } else {
+      // Scalars and strings stay in the mapping; strings are walked once to validate lengths.
+      const size_t start = cur_.pos();
+      if (elem == ValueType::kString) {
+        for (uint64_t i = 0; i < count; ++i) {
+          std::string_view ignored;
+          if (absl::Status s = ReadString(field, &ignored); !s.ok()) return s;
+        }
+      } else {
+        const uint8_t* p = nullptr;
+        if (!cur_.Take(count * MinEncodedBytes(elem), &p)) {
+          return Truncated(field, count * MinEncodedBytes(elem));
+        }
+      }
+      array.raw = std::span<const uint8_t>(f_.base_ + start, cur_.pos() - start);
     }
     out->data = std::move(array);
     return absl::OkStatus();

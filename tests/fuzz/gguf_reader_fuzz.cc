@@ -26,7 +26,7 @@ size_t Touch(const Value& v, int depth) {
   if (const auto* s = std::get_if<std::string_view>(&v.data)) {
     for (char c : *s) sum += static_cast<unsigned char>(c);
   } else if (const auto* a = std::get_if<Array>(&v.data)) {
-    for (const Value& item : a->items) {
+    for (const Value& item : a->Items()) {
       Check(item.type == a->elem_type);
       sum += Touch(item, depth + 1);
     }

@@ -62,9 +62,12 @@ void ExpectValue(const Value& v, const json& want, const std::string& where) {
       EXPECT_EQ(std::string(ValueTypeName(a.elem_type)), want.at("elem").get<std::string>())
           << where;
       const json& items = want.at("items");
-      ASSERT_EQ(a.items.size(), items.size()) << where;
-      for (size_t i = 0; i < a.items.size(); ++i) {
-        ExpectValue(a.items[i], items[i], where + "[" + std::to_string(i) + "]");
+      const std::vector<Value> got = a.Items();
+      ASSERT_EQ(got.size(), items.size()) << where;
+      ASSERT_EQ(a.size(), items.size()) << where;
+      for (size_t i = 0; i < got.size(); ++i) {
+        ExpectValue(got[i], items[i], where + "[" + std::to_string(i) + "]");
+        ExpectValue(a.Item(i), items[i], where + "[" + std::to_string(i) + "] by index");
       }
       break;
     }

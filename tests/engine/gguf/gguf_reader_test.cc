@@ -94,14 +94,14 @@ TEST(GgufReader, ArrayGetters) {
   ASSERT_NE(nested, nullptr);
   const Array& outer = std::get<Array>(nested->data);
   EXPECT_EQ(outer.elem_type, ValueType::kArray);
-  ASSERT_EQ(outer.items.size(), 2u);
-  const Array& first = std::get<Array>(outer.items[0].data);
+  ASSERT_EQ(outer.nested.size(), 2u);
+  const Array& first = std::get<Array>(outer.nested[0].data);
   EXPECT_EQ(first.elem_type, ValueType::kInt32);
-  ASSERT_EQ(first.items.size(), 2u);
-  EXPECT_EQ(std::get<int64_t>(first.items[1].data), 2);
-  const Array& empty = std::get<Array>(outer.items[1].data);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(std::get<int64_t>(first.Item(1).data), 2);
+  const Array& empty = std::get<Array>(outer.nested[1].data);
   EXPECT_EQ(empty.elem_type, ValueType::kInt32);  // empty arrays still say what they hold
-  EXPECT_TRUE(empty.items.empty());
+  EXPECT_TRUE(empty.empty());
 }
 
 TEST(GgufReader, GetterErrorsNameFileKeyAndProblem) {

@@ -54,10 +54,10 @@ TEST(GgufWriter, RoundTripThroughDisk) {
     EXPECT_EQ(*(*f)->GetUint("qwen2.block_count"), 24u);
     EXPECT_EQ(*(*f)->GetFloat("qwen2.rope.freq_base"), 1e6);
     const Array& d0 = std::get<Array>((*f)->Find("deep")->data);
-    const Array& d1 = std::get<Array>(d0.items.at(0).data);
-    const Array& d2 = std::get<Array>(d1.items.at(0).data);
+    const Array& d1 = std::get<Array>(d0.nested.at(0).data);
+    const Array& d2 = std::get<Array>(d1.nested.at(0).data);
     EXPECT_EQ(d2.elem_type, ValueType::kString);
-    EXPECT_EQ(std::get<std::string_view>(d2.items.at(0).data), "q");
+    EXPECT_EQ(std::get<std::string_view>(d2.Item(0).data), "q");
 
     const TensorInfo* t = (*f)->FindTensor("blk.0.ffn_down.weight");
     ASSERT_NE(t, nullptr);
