@@ -338,7 +338,7 @@ absl::StatusOr<std::vector<float>> File::GetFloatArray(std::string_view key) con
   }
   std::vector<float> out(a->size());
   if (a->elem_type == ValueType::kFloat32) {  // the common case (scores): one copy
-    std::memcpy(out.data(), a->raw.data(), out.size() * sizeof(float));
+    if (!out.empty()) std::memcpy(out.data(), a->raw.data(), out.size() * sizeof(float));
     return out;
   }
   for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(*AsFloat(a->Item(i)));
