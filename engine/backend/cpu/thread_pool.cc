@@ -1,4 +1,4 @@
-// ThreadPool: spin-then-sleep workers claiming tasks from a shared counter (see the header).
+// ThreadPool: spin-then-sleep workers claiming generation-tagged tasks (see the header).
 #include "engine/backend/cpu/thread_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -13,6 +13,7 @@ namespace {
 // About 50-100 µs of spinning before a worker sleeps: long enough to catch the next op of a
 // forward pass, short enough not to burn a core between requests.
 constexpr int kSpinIterations = 20000;
+constexpr uint64_t kIndexMask = 0xffffffffull;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -29,18 +30,30 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::RunTasks(int thread_index) {
+void ThreadPool::RunTasks(uint32_t generation, int thread_index) {
+  uint64_t claim = claim_.load(std::memory_order_acquire);
   for (;;) {
-    const int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (task >= n_tasks_) return;
-    (*job_)(task, thread_index);
+    if ((claim >> 32) != generation) return;  // a newer job: not ours to run
+    const uint64_t task = claim & kIndexMask;
+    // Read before the claim: if the claim succeeds, this job is still current, so these are
+    // its values (the caller replaces them only after every task of the job has finished).
+    const int64_t n_tasks = n_tasks_.load(std::memory_order_relaxed);
+    const Task* job = job_.load(std::memory_order_relaxed);
+    if (static_cast<int64_t>(task) >= n_tasks) return;
+    if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      continue;  // `claim` now holds the current value
+    }
+    (*job)(static_cast<int64_t>(task), thread_index);
+    done_.fetch_add(1, std::memory_order_release);
+    claim = claim_.load(std::memory_order_acquire);
   }
 }
 
 void ThreadPool::WorkerLoop(int thread_index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
+    uint32_t gen = generation_.load(std::memory_order_acquire);
     for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
       CACHEWIRE_CPU_RELAX();
       gen = generation_.load(std::memory_order_acquire);
@@ -51,27 +64,26 @@ void ThreadPool::WorkerLoop(int thread_index) {
     }
     seen = gen;
     if (stop_.load(std::memory_order_acquire)) return;
-    RunTasks(thread_index);
-    pending_workers_.fetch_sub(1, std::memory_order_acq_rel);
+    RunTasks(gen, thread_index);
   }
 }
 
-void ThreadPool::ParallelFor(int64_t n_tasks,
-                             const std::function<void(int64_t task, int thread)>& fn) {
+void ThreadPool::ParallelFor(int64_t n_tasks, const Task& fn) {
   if (n_tasks <= 0) return;
   if (workers_.empty() || n_tasks == 1) {
     for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
     return;
   }
-  job_ = &fn;
-  n_tasks_ = n_tasks;
-  next_task_.store(0, std::memory_order_relaxed);
-  pending_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  const uint32_t gen = ++last_generation_;
+  job_.store(&fn, std::memory_order_relaxed);
+  n_tasks_.store(n_tasks, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  claim_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_release);
+  generation_.store(gen, std::memory_order_release);
   generation_.notify_all();
-  RunTasks(0);
-  // Every worker must have left RunTasks before job_ may change, even if it found no task.
-  while (pending_workers_.load(std::memory_order_acquire) != 0) CACHEWIRE_CPU_RELAX();
+  RunTasks(gen, 0);
+  // Every task is claimed; wait for the ones still running on workers.
+  while (done_.load(std::memory_order_acquire) < n_tasks) CACHEWIRE_CPU_RELAX();
 }
 
 }  // namespace cachewire::backend::cpu

@@ -58,5 +58,20 @@ TEST(ThreadPoolTest, WorkIsSharedAcrossThreads) {
   EXPECT_EQ(seen_mask.load(), 3) << "the worker thread never took a task";
 }
 
+TEST(ThreadPoolTest, AWorkerThatNeverRunsDoesNotHoldUpTheCaller) {
+  // With many more threads than cores, most workers are not scheduled during a short job; the
+  // caller must finish every task itself rather than wait for them to check in. Correctness
+  // is what this asserts: each task once, across many back-to-back jobs, so a late worker can
+  // never run a task of a newer job with an older function.
+  ThreadPool pool(8);
+  for (int job = 0; job < 300; ++job) {
+    std::vector<std::atomic<int>> hits(5);
+    pool.ParallelFor(5, [&, job](int64_t task, int) {
+      hits[static_cast<size_t>(task)].fetch_add(job + 1);
+    });
+    for (int t = 0; t < 5; ++t) ASSERT_EQ(hits[static_cast<size_t>(t)].load(), job + 1) << job;
+  }
+}
+
 }  // namespace
 }  // namespace cachewire::backend::cpu
