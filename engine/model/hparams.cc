@@ -92,6 +92,18 @@ absl::StatusOr<HParams> LoadHParams(const gguf::File& file) {
   CW_ASSIGN_OR_RETURN(hp.rope_freq_base, r.Float("rope.freq_base", 10000.0f));
   float rope_factor = 1.0f;
   CW_ASSIGN_OR_RETURN(rope_factor, r.Float("rope.scaling.factor", 1.0f));
+  // Only linear scaling is implemented (Llama 3's lives in rope_freqs.weight); any other type
+  // would silently change every angle, so it is refused.
+  if (file.Find(r.Key("rope.scaling.type")) != nullptr) {
+    absl::StatusOr<std::string_view> type = file.GetString(r.Key("rope.scaling.type"));
+    if (!type.ok()) return r.Error(r.Key("rope.scaling.type"), std::string(type.status().message()));
+    if (*type == "none") {
+      rope_factor = 1.0f;
+    } else if (*type != "linear") {
+      return r.Error(r.Key("rope.scaling.type"),
+                     "unsupported '" + std::string(*type) + "' (none, linear)");
+    }
+  }
   hp.rope_freq_scale = 1.0f / rope_factor;
   hp.attn_scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim_k));
 

@@ -1,0 +1,179 @@
+// Model::Load and the CPU model behind model.h: the GGUF mapping, hyperparameters, tokenizer,
+// weight views, the thread pool, and ForwardBatch (checks, batch layout, the architecture's
+// layers, cache commit or rollback).
+#include "engine/model/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
+
+#include "engine/common/status_macros.h"
+#include "engine/gguf/gguf_file.h"
+#include "engine/gguf/str_cat.h"
+#include "engine/model/forward.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace cachewire::model {
+namespace {
+
+using backend::cpu::ThreadPool;
+
+class CpuModel;
+
+class CpuSession final : public Session {
+ public:
+  CpuSession(const CpuModel* owner, std::unique_ptr<cache::KvCache> cache)
+      : owner_(owner), cache_(std::move(cache)) {}
+  int64_t n_past() const override { return cache_->n_past(); }
+  int64_t n_ctx() const override { return cache_->shape().n_ctx; }
+  size_t cache_bytes() const override { return cache_->bytes(); }
+  void Clear() override { cache_->Clear(); }
+
+  const CpuModel* owner() const { return owner_; }
+  cache::KvCache& cache() { return *cache_; }
+
+ private:
+  const CpuModel* owner_;
+  std::unique_ptr<cache::KvCache> cache_;
+};
+
+class CpuModel final : public Model {
+ public:
+  CpuModel(std::unique_ptr<gguf::File> file, HParams hp,
+           std::unique_ptr<tokenizer::Tokenizer> tok, Weights weights, int n_threads)
+      : file_(std::move(file)), hp_(hp), tok_(std::move(tok)), w_(std::move(weights)),
+        pool_(n_threads) {}
+
+  const HParams& hparams() const override { return hp_; }
+  const tokenizer::Tokenizer& tokenizer() const override { return *tok_; }
+  const gguf::File& file() const override { return *file_; }
+
+  absl::StatusOr<std::unique_ptr<Session>> NewSession(const SessionParams& params) override {
+    const int64_t n_ctx = params.n_ctx == 0 ? hp_.n_ctx_train : params.n_ctx;
+    if (n_ctx <= 0 || n_ctx > std::numeric_limits<int32_t>::max()) {
+      return absl::InvalidArgumentError(
+          gguf::Cat("n_ctx: must be in [1, 2^31) after defaults, got ", n_ctx));
+    }
+    CW_ASSIGN_OR_RETURN(std::unique_ptr<cache::KvCache> kv,
+                        cache::NewFullKvCache({.n_layer = hp_.n_layer,
+                                               .n_head_kv = hp_.n_head_kv,
+                                               .head_dim_k = hp_.head_dim_k,
+                                               .head_dim_v = hp_.head_dim_v,
+                                               .n_ctx = n_ctx}));
+    return std::unique_ptr<Session>(new CpuSession(this, std::move(kv)));
+  }
+
+  absl::Status ForwardBatch(std::span<ForwardRequest> requests) override;
+
+ private:
+  absl::Status Check(std::span<ForwardRequest> requests) const;
+  absl::Status Run();
+
+  std::unique_ptr<gguf::File> file_;
+  HParams hp_;
+  std::unique_ptr<tokenizer::Tokenizer> tok_;
+  Weights w_;
+  ThreadPool pool_;
+  std::mutex mu_;  // one forward at a time (the pool and scratch are shared)
+  ForwardScratch scratch_;
+  std::vector<BatchSegment> segments_;
+};
+
+absl::Status CpuModel::Check(std::span<ForwardRequest> requests) const {
+  if (requests.empty()) return absl::InvalidArgumentError("requests: empty batch");
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const ForwardRequest& r = requests[i];
+    const std::string where = requests.size() > 1 ? gguf::Cat("requests[", i, "].") : "";
+    auto* session = dynamic_cast<CpuSession*>(r.session);
+    if (session == nullptr || session->owner() != this) {
+      return absl::InvalidArgumentError(where + "session: null or from another model");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (requests[j].session == r.session) {
+        return absl::InvalidArgumentError(
+            gguf::Cat(where, "session: the same session as requests[", j, "]"));
+      }
+    }
+    if (r.logits == nullptr) return absl::InvalidArgumentError(where + "logits: null");
+    if (r.tokens.empty()) return absl::InvalidArgumentError(where + "tokens: empty");
+    for (size_t p = 0; p < r.tokens.size(); ++p) {
+      if (r.tokens[p] < 0 || r.tokens[p] >= hp_.n_vocab) {
+        return absl::InvalidArgumentError(gguf::Cat(where, "tokens[", p, "]: id ", r.tokens[p],
+                                                    " outside [0, ", hp_.n_vocab, ")"));
+      }
+    }
+    const int64_t n = static_cast<int64_t>(r.tokens.size());
+    if (n > session->n_ctx() - session->n_past()) {
+      return absl::ResourceExhaustedError(
+          gguf::Cat(where, "tokens: ", session->n_past(), " cached + ", n,
+                    " new tokens exceed n_ctx ", session->n_ctx()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CpuModel::ForwardBatch(std::span<ForwardRequest> requests) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CW_RETURN_IF_ERROR(Check(requests));
+  // Lay the requests out as row segments and open a step in each cache.
+  segments_.clear();
+  int64_t n_rows = 0, n_out_rows = 0;
+  for (ForwardRequest& r : requests) {
+    const int64_t n = static_cast<int64_t>(r.tokens.size());
+    auto& session = static_cast<CpuSession&>(*r.session);
+    segments_.push_back({&session.cache(), n_rows, n, r.all_logits, r.logits});
+    n_rows += n;
+    n_out_rows += r.all_logits ? n : 1;
+  }
+  scratch_.Reserve(hp_, n_rows, n_out_rows);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const BatchSegment& seg = segments_[i];
+    std::copy(requests[i].tokens.begin(), requests[i].tokens.end(),
+              scratch_.tokens.begin() + seg.row_begin);
+    const int64_t p0 = seg.cache->n_past();
+    for (int64_t t = 0; t < seg.n_rows; ++t) {
+      scratch_.pos[static_cast<size_t>(seg.row_begin + t)] = static_cast<int32_t>(p0 + t);
+    }
+  }
+  absl::Status status;
+  size_t opened = 0;
+  for (; opened < segments_.size() && status.ok(); ++opened) {
+    status = segments_[opened].cache->BeginStep(segments_[opened].n_rows);
+    if (!status.ok()) break;
+  }
+  if (status.ok()) {
+    ForwardContext ctx{hp_, w_, &pool_, scratch_, segments_, n_rows};
+    status = Embed(ctx, hp_.embed_scale_sqrt ? std::sqrt(static_cast<float>(hp_.n_embd)) : 1.0f);
+    if (status.ok()) status = hp_.arch == Arch::kGemma3 ? Gemma3Layers(ctx) : LlamaLayers(ctx);
+    if (status.ok()) status = OutputLogits(ctx);
+  }
+  for (size_t i = 0; i < opened; ++i) {
+    if (status.ok()) {
+      status = segments_[i].cache->Commit();
+    }
+    if (!status.ok()) segments_[i].cache->Rollback();
+  }
+  return status;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
+                                                   const ModelParams& params) {
+  if (params.n_threads < 0) {
+    return absl::InvalidArgumentError(gguf::Cat("n_threads: must be >= 0, got ", params.n_threads));
+  }
+  CW_ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> file, gguf::File::Open(path));
+  CW_ASSIGN_OR_RETURN(HParams hp, LoadHParams(*file));
+  CW_ASSIGN_OR_RETURN(Weights weights, LoadWeights(*file, hp));
+  absl::StatusOr<std::unique_ptr<tokenizer::Tokenizer>> tok = tokenizer::Tokenizer::FromGguf(*file);
+  if (!tok.ok()) {
+    return absl::Status(tok.status().code(),
+                        gguf::Cat(path, ": tokenizer: ", tok.status().message()));
+  }
+  return std::unique_ptr<Model>(new CpuModel(std::move(file), hp, std::move(*tok),
+                                             std::move(weights), params.n_threads));
+}
+
+}  // namespace cachewire::model
