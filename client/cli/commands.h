@@ -8,5 +8,6 @@ namespace cachewire::cli {
 
 void RegisterInspect(CLI::App& app);   // cmd_inspect.cc
 void RegisterTokenize(CLI::App& app);  // cmd_tokenize.cc
+void RegisterGenerate(CLI::App& app);  // cmd_generate.cc
 
 }  // namespace cachewire::cli

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "cachewire 0.1.0");
   cachewire::cli::RegisterInspect(app);
   cachewire::cli::RegisterTokenize(app);
+  cachewire::cli::RegisterGenerate(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
