@@ -36,6 +36,25 @@ std::string_view ValueTypeName(ValueType type) {
   return "unknown";
 }
 
+uint64_t MinEncodedBytes(ValueType type) {
+  switch (type) {
+    case ValueType::kUint8:
+    case ValueType::kInt8:
+    case ValueType::kBool: return 1;
+    case ValueType::kUint16:
+    case ValueType::kInt16: return 2;
+    case ValueType::kUint32:
+    case ValueType::kInt32:
+    case ValueType::kFloat32: return 4;
+    case ValueType::kUint64:
+    case ValueType::kInt64:
+    case ValueType::kFloat64: return 8;
+    case ValueType::kString: return 8;
+    case ValueType::kArray: return 12;
+  }
+  return 1;
+}
+
 int64_t TensorInfo::n_elements() const {
   // The parser rejects shapes whose product overflows; unsigned math keeps hand-built infos
   // free of UB all the same.
@@ -136,20 +155,6 @@ Value DecodeScalar(ValueType t, const uint8_t* p) {
   }
 }
 
-size_t ScalarBytes(ValueType t) {
-  switch (t) {
-    case ValueType::kUint8:
-    case ValueType::kInt8:
-    case ValueType::kBool: return 1;
-    case ValueType::kUint16:
-    case ValueType::kInt16: return 2;
-    case ValueType::kUint32:
-    case ValueType::kInt32:
-    case ValueType::kFloat32: return 4;
-    default: return 8;
-  }
-}
-
 // Calls fn(string_view) for each item of an encoded string array.
 template <typename Fn>
 void ForEachString(std::span<const uint8_t> raw, uint64_t count, Fn&& fn) {
@@ -174,7 +179,7 @@ Value Array::Item(size_t i) const {
     });
     return out;
   }
-  return DecodeScalar(elem_type, raw.data() + i * ScalarBytes(elem_type));
+  return DecodeScalar(elem_type, raw.data() + i * MinEncodedBytes(elem_type));
 }
 
 std::vector<Value> Array::Items() const {

@@ -25,6 +25,9 @@ enum class ValueType : uint32_t {
   kBool = 7, kString = 8, kArray = 9, kUint64 = 10, kInt64 = 11, kFloat64 = 12,
 };
 std::string_view ValueTypeName(ValueType type);
+// Smallest encoding of one value of `type`: the exact size of a scalar, the length prefix of a
+// string (8), the element type and count of an array (12).
+uint64_t MinEncodedBytes(ValueType type);
 
 struct Value;
 // An array keeps its element type so that empty arrays still say what they hold.

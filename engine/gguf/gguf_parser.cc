@@ -67,26 +67,6 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
-// Smallest encoding of one value of `type` (used to bound counts by the bytes left).
-uint64_t MinEncodedBytes(ValueType type) {
-  switch (type) {
-    case ValueType::kUint8:
-    case ValueType::kInt8:
-    case ValueType::kBool: return 1;
-    case ValueType::kUint16:
-    case ValueType::kInt16: return 2;
-    case ValueType::kUint32:
-    case ValueType::kInt32:
-    case ValueType::kFloat32: return 4;
-    case ValueType::kUint64:
-    case ValueType::kInt64:
-    case ValueType::kFloat64: return 8;
-    case ValueType::kString: return 8;
-    case ValueType::kArray: return 12;
-  }
-  return 1;
-}
-
 bool KnownValueType(uint32_t id) { return id <= static_cast<uint32_t>(ValueType::kFloat64); }
 
 }  // namespace
