@@ -112,8 +112,13 @@ absl::StatusOr<HParams> LoadHParams(const gguf::File& file) {
     // local layers (RoPE base 10k) with one global layer.
     hp.rope_neox = true;
     hp.embed_scale_sqrt = true;
-    CW_ASSIGN_OR_RETURN(hp.sliding_window, r.Int("attention.sliding_window"));
+    // No window key (or 0) means every layer is global, as llama.cpp reads such files.
+    if (file.Find(r.Key("attention.sliding_window")) != nullptr &&
+        file.GetUint(r.Key("attention.sliding_window")).value_or(1) != 0) {
+      CW_ASSIGN_OR_RETURN(hp.sliding_window, r.Int("attention.sliding_window"));
+    }
     CW_ASSIGN_OR_RETURN(hp.swa_period, r.Int("attention.sliding_window_pattern", 6));
+    CW_ASSIGN_OR_RETURN(hp.rope_freq_base_local, r.Float("rope.freq_base_swa", 10000.0f));
   }
 
   // Tensor shapes must agree with the metadata: the embedding fixes the vocabulary size.

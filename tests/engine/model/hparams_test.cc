@@ -73,7 +73,23 @@ TEST(HParamsTest, Gemma3LayerPatternAndConventions) {
   EXPECT_TRUE(hp->embed_scale_sqrt);
   EXPECT_TRUE(hp->tied_output);
   EXPECT_FLOAT_EQ(hp->rms_eps, 1e-6f);
+  EXPECT_FLOAT_EQ(hp->rope_freq_base_local, 10000.0f);
   for (int il = 0; il < 12; ++il) EXPECT_EQ(hp->IsLocalLayer(il), il % 6 != 5) << "layer " << il;
+}
+
+TEST(HParamsTest, Gemma3WithoutWindowIsAllGlobalAndLocalBaseIsRead) {
+  auto keys = LlamaKeys();
+  keys.push_back({"rope.freq_base_swa", OwnedValue::F32(20000.0f)});
+  absl::StatusOr<HParams> hp = Load({.arch = "gemma3", .keys = keys, .with_output = false});
+  ASSERT_TRUE(hp.ok()) << hp.status();
+  EXPECT_EQ(hp->sliding_window, 0);
+  for (int il = 0; il < 12; ++il) EXPECT_FALSE(hp->IsLocalLayer(il)) << "layer " << il;
+  EXPECT_FLOAT_EQ(hp->rope_freq_base_local, 20000.0f);
+
+  keys.push_back({"attention.sliding_window", OwnedValue::U32(0)});
+  hp = Load({.arch = "gemma3", .keys = keys, .with_output = false});
+  ASSERT_TRUE(hp.ok()) << hp.status();
+  EXPECT_EQ(hp->sliding_window, 0);
 }
 
 TEST(HParamsTest, MissingKeyIsNamed) {
