@@ -334,17 +334,6 @@ struct Q6KKernel {
   }
 };
 
-// Runtime row count -> the kernel instance unrolled for it.
-template <typename Kernel>
-void Rows(int64_t n, const void* w, const void* x, size_t stride, int n_x, float* out) {
-  switch (n_x) {
-    case 1: Kernel::template Run<1>(n, w, x, stride, out); break;
-    case 2: Kernel::template Run<2>(n, w, x, stride, out); break;
-    case 3: Kernel::template Run<3>(n, w, x, stride, out); break;
-    default: Kernel::template Run<4>(n, w, x, stride, out); break;
-  }
-}
-
 }  // namespace
 
 IsaKernels Avx2Kernels() {

@@ -33,4 +33,16 @@ IsaKernels ScalarKernels();
 IsaKernels Avx2Kernels();
 IsaKernels Avx512Kernels();
 
+// The DotRowsFn of a SIMD kernel whose Run<NT> is unrolled for NT activation rows: maps the
+// runtime row count onto the instance. Each ISA file instantiates it with its own kernels.
+template <typename Kernel>
+void Rows(int64_t n, const void* w, const void* x, size_t stride, int n_x, float* out) {
+  switch (n_x) {
+    case 1: Kernel::template Run<1>(n, w, x, stride, out); break;
+    case 2: Kernel::template Run<2>(n, w, x, stride, out); break;
+    case 3: Kernel::template Run<3>(n, w, x, stride, out); break;
+    default: Kernel::template Run<4>(n, w, x, stride, out); break;
+  }
+}
+
 }  // namespace cachewire::kernels::cpu_detail
