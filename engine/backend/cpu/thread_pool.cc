@@ -75,6 +75,11 @@ void ThreadPool::ParallelFor(int64_t n_tasks, const Task& fn) {
     return;
   }
   const uint32_t gen = ++last_generation_;
+  // Retire the previous job's claim word before touching job_/n_tasks_: a worker still inside
+  // RunTasks for the previous generation may have read the old claim and be about to read
+  // n_tasks_; with the claim changed its compare-exchange fails, so it can never run (and count
+  // as done) a task of the new job under the old generation. Index kIndexMask is past any job.
+  claim_.store((static_cast<uint64_t>(gen) << 32) | kIndexMask, std::memory_order_seq_cst);
   job_.store(&fn, std::memory_order_relaxed);
   n_tasks_.store(n_tasks, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);

@@ -43,6 +43,29 @@ TEST(ThreadPoolTest, ManySmallJobsInARowStayCorrect) {
   EXPECT_GT(total, 0);
 }
 
+TEST(ThreadPoolTest, NoTaskOutlivesItsParallelFor) {
+  // Jobs alternate between few and many tasks, so a worker still finishing job j sees job j+1's
+  // larger task count; every task must belong to the job in flight and run exactly once, and
+  // none may run after its ParallelFor returned (the function it calls lives on that stack).
+  ThreadPool pool(3);
+  std::atomic<int> active_job{-1};
+  std::atomic<int> strays{0};
+  for (int job = 0; job < 4000; ++job) {
+    const int64_t n_tasks = job % 2 == 0 ? 2 : 48;
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n_tasks));
+    active_job.store(job);
+    pool.ParallelFor(n_tasks, [&, job](int64_t task, int) {
+      if (active_job.load() != job) strays.fetch_add(1);
+      hits[static_cast<size_t>(task)].fetch_add(1);
+    });
+    active_job.store(-1);
+    for (int64_t t = 0; t < n_tasks; ++t) {
+      ASSERT_EQ(hits[static_cast<size_t>(t)].load(), 1) << "job " << job << " task " << t;
+    }
+  }
+  EXPECT_EQ(strays.load(), 0);
+}
+
 TEST(ThreadPoolTest, WorkIsSharedAcrossThreads) {
   // The caller's tasks wait (up to 10 s) until the worker has taken one, so the job can only
   // finish quickly if the worker really joins in; a pool that never wakes it fails the check.
