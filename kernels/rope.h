@@ -5,6 +5,10 @@
 //   kNeox (ggml NEOX, gemma3):     pairs (x[i], x[i + n_rot/2]).
 // Dimensions past n_rot pass through. Angles are computed in double once per (token, pair) into a
 // table that every head and every layer with the same parameters reuses.
+//
+// The angle is linear in the position, so rotating an already rotated vector by a table row built
+// for position d moves it from position p to p + d: a bounded cache shifts its stored keys that
+// way when compaction re-indexes them (ApplyRopeRow).
 #pragma once
 
 #include <cstdint>
@@ -42,5 +46,11 @@ absl::Status BuildRopeTable(const RopeParams& params, std::span<const int32_t> p
 // InvalidArgument when n_tokens differs from the table's or n_rot > head_dim.
 absl::Status ApplyRope(const RopeTable& table, float* x, int64_t n_tokens, int64_t n_heads,
                        int64_t head_dim);
+
+// Rotates every row of x: (n_tokens, n_heads, head_dim) in place by the table's one row
+// `table_row` (a position shift shared by all those rows). InvalidArgument for a row outside the
+// table or n_rot > head_dim.
+absl::Status ApplyRopeRow(const RopeTable& table, int64_t table_row, float* x, int64_t n_tokens,
+                          int64_t n_heads, int64_t head_dim);
 
 }  // namespace cachewire::kernels

@@ -1,12 +1,14 @@
 // FullKvCache (kv_cache.h): every entry up to n_ctx, stored per layer as
 // (kv-head, capacity, head_dim) so that one head's keys are contiguous rows for attention.
-// Positions are one array shared by all (layer, kv-head): without eviction every head holds the
-// same entries. Capacity doubles (copying each head's rows) until it reaches n_ctx.
+// Positions (and token indices, the same numbers) are one array shared by all (layer, kv-head):
+// without eviction every head holds the same entries. Capacity doubles (copying each head's
+// rows) until it reaches n_ctx.
 #include "engine/cache/kv_cache.h"
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -16,10 +18,19 @@ namespace {
 
 constexpr int64_t kMinCapacity = 64;
 
+// Storage of `capacity` entries per (layer, kv-head): keys, values, position and token index.
+size_t BytesAt(const KvCacheShape& shape, int64_t capacity) {
+  return static_cast<size_t>(capacity) *
+         (static_cast<size_t>(shape.n_layer * shape.n_head_kv) *
+              static_cast<size_t>(shape.head_dim_k + shape.head_dim_v) * sizeof(float) +
+          sizeof(int32_t) + sizeof(int64_t));
+}
+
 class FullKvCache final : public KvCache {
  public:
-  explicit FullKvCache(const KvCacheShape& shape)
-      : shape_(shape), layers_(static_cast<size_t>(shape.n_layer)),
+  FullKvCache(const KvCacheShape& shape, CacheReservation reservation)
+      : shape_(shape), reservation_(std::move(reservation)),
+        layers_(static_cast<size_t>(shape.n_layer)),
         appended_(static_cast<size_t>(shape.n_layer), false) {}
 
   const KvCacheShape& shape() const override { return shape_; }
@@ -33,16 +44,32 @@ class FullKvCache final : public KvCache {
     v.k = layer.k.data() + kv_head * capacity_ * shape_.head_dim_k;
     v.v = layer.v.data() + kv_head * capacity_ * shape_.head_dim_v;
     v.pos = pos_.data();
+    v.token = token_.data();
     v.k_stride = shape_.head_dim_k;
     v.v_stride = shape_.head_dim_v;
     return v;
   }
 
-  size_t bytes() const override {
-    return static_cast<size_t>(capacity_) *
-           (static_cast<size_t>(shape_.n_layer * shape_.n_head_kv) *
-                static_cast<size_t>(shape_.head_dim_k + shape_.head_dim_v) * sizeof(float) +
-            sizeof(int32_t));
+  size_t bytes() const override { return BytesAt(shape_, capacity_); }
+  int32_t NextPosition(int64_t) const override { return static_cast<int32_t>(n_past_); }
+  int64_t Room() const override { return shape_.n_ctx - n_past_; }
+  int64_t MaxStepTokens() const override { return Room(); }
+
+  CacheStats Stats() const override {
+    CacheStats s;
+    s.n_tokens = n_past_;
+    s.n_head_kv = shape_.n_head_kv;
+    s.entries_per_layer.assign(static_cast<size_t>(shape_.n_layer), n_past_ * shape_.n_head_kv);
+    s.entries = n_past_ * shape_.n_head_kv * shape_.n_layer;
+    s.max_entries = shape_.n_ctx;
+    s.bytes = bytes();
+    s.reserved_bytes = reservation_.bytes();
+    return s;
+  }
+
+  absl::Status Pin(int64_t, std::span<const PinnedKv>) override {
+    return absl::FailedPreconditionError(
+        "kv cache: pinned entries need a bounded cache policy (the full cache has none)");
   }
 
   absl::Status BeginStep(int64_t n_tokens) override {
@@ -69,6 +96,13 @@ class FullKvCache final : public KvCache {
                                                      positions.size(), " rows (step of ",
                                                      n_step_, ")"));
     }
+    for (int64_t t = 0; t < n_step_; ++t) {
+      if (positions[static_cast<size_t>(t)] != n_past_ + t) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "kv cache: row ", t, " at position ", positions[static_cast<size_t>(t)],
+            ", expected ", n_past_ + t));
+      }
+    }
     Layer& layer = layers_[static_cast<size_t>(il)];
     const int64_t dk = shape_.head_dim_k, dv = shape_.head_dim_v, n_kv = shape_.n_head_kv;
     for (int64_t t = 0; t < n_step_; ++t) {
@@ -79,7 +113,6 @@ class FullKvCache final : public KvCache {
         std::memcpy(layer.v.data() + (h * capacity_ + slot) * dv, v + (t * n_kv + h) * dv,
                     static_cast<size_t>(dv) * sizeof(float));
       }
-      pos_[static_cast<size_t>(slot)] = positions[static_cast<size_t>(t)];
     }
     appended_[static_cast<size_t>(il)] = true;
     return absl::OkStatus();
@@ -127,6 +160,11 @@ class FullKvCache final : public KvCache {
       layer.v = Regrow(layer.v, cap, shape_.head_dim_v, n_kv);
     }
     pos_.resize(static_cast<size_t>(cap));
+    token_.resize(static_cast<size_t>(cap));
+    for (int64_t i = capacity_; i < cap; ++i) {
+      pos_[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+      token_[static_cast<size_t>(i)] = i;
+    }
     capacity_ = cap;
   }
 
@@ -141,8 +179,10 @@ class FullKvCache final : public KvCache {
   }
 
   KvCacheShape shape_;
+  CacheReservation reservation_;  // n_ctx entries' bytes in the worker's pool, if any
   std::vector<Layer> layers_;   // (n_layer)
-  std::vector<int32_t> pos_;    // (capacity) position of each slot, shared by all heads
+  std::vector<int32_t> pos_;    // (capacity) position of each slot (= slot), shared by all heads
+  std::vector<int64_t> token_;  // (capacity) token index of each slot (= slot)
   std::vector<bool> appended_;  // (n_layer) appended in the open step
   int64_t capacity_ = 0;
   int64_t n_past_ = 0;
@@ -151,7 +191,10 @@ class FullKvCache final : public KvCache {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<KvCache>> NewFullKvCache(const KvCacheShape& shape) {
+size_t FullKvCacheMaxBytes(const KvCacheShape& shape) { return BytesAt(shape, shape.n_ctx); }
+
+absl::StatusOr<std::unique_ptr<KvCache>> NewFullKvCache(const KvCacheShape& shape,
+                                                       std::shared_ptr<CachePool> pool) {
   if (shape.n_layer <= 0 || shape.n_head_kv <= 0 || shape.head_dim_k <= 0 ||
       shape.head_dim_v <= 0 || shape.n_ctx <= 0 ||
       shape.n_ctx > std::numeric_limits<int32_t>::max()) {
@@ -159,7 +202,13 @@ absl::StatusOr<std::unique_ptr<KvCache>> NewFullKvCache(const KvCacheShape& shap
         "kv cache: invalid shape n_layer=", shape.n_layer, " n_head_kv=", shape.n_head_kv,
         " head_dim=", shape.head_dim_k, "/", shape.head_dim_v, " n_ctx=", shape.n_ctx));
   }
-  return std::unique_ptr<KvCache>(new FullKvCache(shape));
+  CacheReservation reservation;
+  if (pool != nullptr) {
+    absl::StatusOr<CacheReservation> r = pool->Reserve(FullKvCacheMaxBytes(shape));
+    if (!r.ok()) return r.status();
+    reservation = std::move(*r);
+  }
+  return std::unique_ptr<KvCache>(new FullKvCache(shape, std::move(reservation)));
 }
 
 }  // namespace cachewire::cache

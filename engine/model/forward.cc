@@ -21,7 +21,10 @@ void Grow(std::vector<T>& v, int64_t n) {
 
 void ForwardScratch::Reserve(const HParams& hp, int64_t n_rows, int64_t n_out_rows) {
   Grow(tokens, n_rows);
-  Grow(pos, n_rows);
+  Grow(pos_scratch, n_rows);
+  Grow(rope_global.pos, n_rows);
+  Grow(rope_local.pos, n_rows);
+  rope_global.valid = rope_local.valid = false;
   Grow(x, n_rows * hp.n_embd);
   Grow(h, n_rows * hp.n_embd);
   Grow(q, n_rows * hp.n_head * hp.head_dim_k);
@@ -58,7 +61,43 @@ absl::Status Embed(ForwardContext& ctx, float scale) {
   return kernels::EmbeddingLookup(args);
 }
 
-absl::Status AttendAndCache(ForwardContext& ctx, int64_t il, float scale, int64_t window) {
+kernels::RopeParams LayerRopeParams(const HParams& hp, const Weights& w, int64_t il) {
+  kernels::RopeParams p;
+  p.layout = hp.rope_neox ? kernels::RopeLayout::kNeox : kernels::RopeLayout::kNorm;
+  p.n_rot = hp.n_rot;
+  if (hp.arch == Arch::kGemma3 && hp.IsLocalLayer(il)) {  // local: own base, never scaled
+    p.freq_base = hp.rope_freq_base_local;
+    return p;
+  }
+  p.freq_base = hp.rope_freq_base;
+  p.freq_scale = hp.rope_freq_scale;
+  p.freq_factors = hp.arch == Arch::kLlama ? w.rope_freqs : nullptr;  // Llama 3.1+ only
+  return p;
+}
+
+absl::Status PrepareRope(ForwardContext& ctx, int64_t il, const kernels::RopeParams& params,
+                         RopeSlot* slot) {
+  ForwardScratch& s = ctx.s;
+  for (const BatchSegment& seg : ctx.segments) {
+    const int32_t p0 = seg.cache->NextPosition(il);
+    for (int64_t t = 0; t < seg.n_rows; ++t) {
+      s.pos_scratch[static_cast<size_t>(seg.row_begin + t)] = p0 + static_cast<int32_t>(t);
+    }
+  }
+  const auto n = static_cast<size_t>(ctx.n_rows);
+  if (slot->valid && std::equal(s.pos_scratch.begin(), s.pos_scratch.begin() + n,
+                                slot->pos.begin())) {
+    return absl::OkStatus();
+  }
+  std::copy_n(s.pos_scratch.begin(), n, slot->pos.begin());
+  CW_RETURN_IF_ERROR(kernels::BuildRopeTable(
+      params, std::span<const int32_t>(slot->pos.data(), n), &slot->table));
+  slot->valid = true;
+  return absl::OkStatus();
+}
+
+absl::Status AttendAndCache(ForwardContext& ctx, int64_t il, float scale, int64_t window,
+                            const RopeSlot& rope) {
   const HParams& hp = ctx.hp;
   ForwardScratch& s = ctx.s;
   const int64_t n_kv = hp.n_head_kv, dk = hp.head_dim_k, dv = hp.head_dim_v;
@@ -72,7 +111,7 @@ absl::Status AttendAndCache(ForwardContext& ctx, int64_t il, float scale, int64_
   for (size_t i = 0; i < n_seg; ++i) {
     const BatchSegment& seg = ctx.segments[i];
     const int64_t r0 = seg.row_begin;
-    const std::span<const int32_t> pos(s.pos.data() + r0, static_cast<size_t>(seg.n_rows));
+    const std::span<const int32_t> pos(rope.pos.data() + r0, static_cast<size_t>(seg.n_rows));
     CW_RETURN_IF_ERROR(seg.cache->Append(il, pos, s.k.data() + r0 * n_kv * dk,
                                          s.v.data() + r0 * n_kv * dv));
     kernels::AttentionKv* kv = s.attn_kv.data() + i * static_cast<size_t>(n_kv);
@@ -82,7 +121,7 @@ absl::Status AttendAndCache(ForwardContext& ctx, int64_t il, float scale, int64_
     }
     kernels::AttentionArgs& a = s.attn_args[i];
     a.q = s.q.data() + r0 * hp.n_head * dk;
-    a.q_pos = s.pos.data() + r0;
+    a.q_pos = rope.pos.data() + r0;
     a.n_tokens = seg.n_rows;
     a.n_head = hp.n_head;
     a.n_head_kv = n_kv;
@@ -138,7 +177,12 @@ absl::Status OutputLogits(ForwardContext& ctx) {
   int64_t row = 0;
   for (const BatchSegment& seg : ctx.segments) {
     const int64_t count = seg.all_logits ? seg.n_rows : 1;
-    seg.logits->assign(s.logits.data() + row * n_vocab, s.logits.data() + (row + count) * n_vocab);
+    const float* rows = s.logits.data() + row * n_vocab;
+    if (seg.all_logits) {  // a run in several steps: each step's rows follow the last
+      seg.logits->insert(seg.logits->end(), rows, rows + count * n_vocab);
+    } else {
+      seg.logits->assign(rows, rows + count * n_vocab);
+    }
     row += count;
   }
   return absl::OkStatus();

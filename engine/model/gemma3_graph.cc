@@ -22,20 +22,12 @@ absl::Status Gemma3Layers(ForwardContext& ctx) {
   const HParams& hp = ctx.hp;
   ForwardScratch& s = ctx.s;
   const int64_t n = ctx.n_rows, d = hp.n_embd;
-  const std::span<const int32_t> pos(s.pos.data(), static_cast<size_t>(n));
-  CW_RETURN_IF_ERROR(kernels::BuildRopeTable({.layout = kernels::RopeLayout::kNeox,
-                                              .n_rot = hp.n_rot,
-                                              .freq_base = hp.rope_freq_base,
-                                              .freq_scale = hp.rope_freq_scale},
-                                             pos, &s.rope_global));
-  CW_RETURN_IF_ERROR(kernels::BuildRopeTable({.layout = kernels::RopeLayout::kNeox,
-                                              .n_rot = hp.n_rot,
-                                              .freq_base = hp.rope_freq_base_local,
-                                              .freq_scale = 1.0f},
-                                             pos, &s.rope_local));
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& l = ctx.w.layers[static_cast<size_t>(il)];
     const bool local = hp.IsLocalLayer(il);
+    // Positions from the caches: a bounded cache counts its sliding-window rings apart.
+    RopeSlot& slot = local ? s.rope_local : s.rope_global;
+    CW_RETURN_IF_ERROR(PrepareRope(ctx, il, LayerRopeParams(hp, ctx.w, il), &slot));
     // ---- attention ----------------------------------------------------------------------
     kernels::RmsNorm({.x = s.x.data(), .w = l.attn_norm, .y = s.h.data(), .n_rows = n, .n = d,
                       .eps = hp.rms_eps});
@@ -44,10 +36,10 @@ absl::Status Gemma3Layers(ForwardContext& ctx) {
     CW_RETURN_IF_ERROR(Linear(ctx, l.wv, s.h.data(), s.v.data()));  // (n, n_head_kv, head_dim_v)
     kernels::RmsNormHeads(s.q.data(), l.q_norm, n, hp.n_head, hp.head_dim_k, hp.rms_eps);
     kernels::RmsNormHeads(s.k.data(), l.k_norm, n, hp.n_head_kv, hp.head_dim_k, hp.rms_eps);
-    const kernels::RopeTable& rope = local ? s.rope_local : s.rope_global;
-    CW_RETURN_IF_ERROR(kernels::ApplyRope(rope, s.q.data(), n, hp.n_head, hp.head_dim_k));
-    CW_RETURN_IF_ERROR(kernels::ApplyRope(rope, s.k.data(), n, hp.n_head_kv, hp.head_dim_k));
-    CW_RETURN_IF_ERROR(AttendAndCache(ctx, il, hp.attn_scale, local ? hp.sliding_window : 0));
+    CW_RETURN_IF_ERROR(kernels::ApplyRope(slot.table, s.q.data(), n, hp.n_head, hp.head_dim_k));
+    CW_RETURN_IF_ERROR(kernels::ApplyRope(slot.table, s.k.data(), n, hp.n_head_kv, hp.head_dim_k));
+    CW_RETURN_IF_ERROR(
+        AttendAndCache(ctx, il, hp.attn_scale, local ? hp.sliding_window : 0, slot));
     CW_RETURN_IF_ERROR(Linear(ctx, l.wo, s.attn.data(), s.h.data()));  // (n, n_embd)
     kernels::RmsNorm({.x = s.h.data(), .w = l.post_attn_norm, .y = s.h.data(), .n_rows = n,
                       .n = d, .eps = hp.rms_eps});

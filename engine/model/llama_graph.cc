@@ -17,24 +17,20 @@ absl::Status LlamaLayers(ForwardContext& ctx) {
   const HParams& hp = ctx.hp;
   ForwardScratch& s = ctx.s;
   const int64_t n = ctx.n_rows, d = hp.n_embd;
-  const std::span<const int32_t> pos(s.pos.data(), static_cast<size_t>(n));
-  CW_RETURN_IF_ERROR(kernels::BuildRopeTable({.layout = kernels::RopeLayout::kNorm,
-                                              .n_rot = hp.n_rot,
-                                              .freq_base = hp.rope_freq_base,
-                                              .freq_scale = hp.rope_freq_scale,
-                                              .freq_factors = ctx.w.rope_freqs},
-                                             pos, &s.rope_global));
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& l = ctx.w.layers[static_cast<size_t>(il)];
+    // Positions from the caches (the same for every layer unless a cache says otherwise).
+    CW_RETURN_IF_ERROR(PrepareRope(ctx, il, LayerRopeParams(hp, ctx.w, il), &s.rope_global));
     // ---- attention ----------------------------------------------------------------------
     kernels::RmsNorm({.x = s.x.data(), .w = l.attn_norm, .y = s.h.data(), .n_rows = n, .n = d,
                       .eps = hp.rms_eps});
     CW_RETURN_IF_ERROR(Linear(ctx, l.wq, s.h.data(), s.q.data()));  // (n, n_head, head_dim_k)
     CW_RETURN_IF_ERROR(Linear(ctx, l.wk, s.h.data(), s.k.data()));  // (n, n_head_kv, head_dim_k)
     CW_RETURN_IF_ERROR(Linear(ctx, l.wv, s.h.data(), s.v.data()));  // (n, n_head_kv, head_dim_v)
-    CW_RETURN_IF_ERROR(kernels::ApplyRope(s.rope_global, s.q.data(), n, hp.n_head, hp.head_dim_k));
-    CW_RETURN_IF_ERROR(kernels::ApplyRope(s.rope_global, s.k.data(), n, hp.n_head_kv, hp.head_dim_k));
-    CW_RETURN_IF_ERROR(AttendAndCache(ctx, il, hp.attn_scale, /*window=*/0));
+    const kernels::RopeTable& rope = s.rope_global.table;
+    CW_RETURN_IF_ERROR(kernels::ApplyRope(rope, s.q.data(), n, hp.n_head, hp.head_dim_k));
+    CW_RETURN_IF_ERROR(kernels::ApplyRope(rope, s.k.data(), n, hp.n_head_kv, hp.head_dim_k));
+    CW_RETURN_IF_ERROR(AttendAndCache(ctx, il, hp.attn_scale, /*window=*/0, s.rope_global));
     CW_RETURN_IF_ERROR(Linear(ctx, l.wo, s.attn.data(), s.h.data()));  // (n, n_embd)
     kernels::AddInPlace(s.x.data(), s.h.data(), n * d);
     // ---- feed-forward (SwiGLU) ----------------------------------------------------------

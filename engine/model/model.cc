@@ -1,6 +1,7 @@
 // Model::Load and the CPU model behind model.h: the GGUF mapping, hyperparameters, tokenizer,
-// weight views, the thread pool, and ForwardBatch (checks, batch layout, the architecture's
-// layers, cache commit or rollback).
+// weight views, the thread pool, sessions with a full or bounded cache, and ForwardBatch
+// (checks, steps no larger than each cache takes, batch layout, the architecture's layers,
+// cache commit or rollback).
 #include "engine/model/model.h"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <limits>
 #include <mutex>
 
+#include "engine/cache/bounded_kv_cache.h"
 #include "engine/common/status_macros.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/str_cat.h"
@@ -29,6 +31,10 @@ class CpuSession final : public Session {
   int64_t n_ctx() const override { return cache_->shape().n_ctx; }
   size_t cache_bytes() const override { return cache_->bytes(); }
   void Clear() override { cache_->Clear(); }
+  cache::CacheStats cache_stats() const override { return cache_->Stats(); }
+  absl::Status Pin(int64_t n_pinned, std::span<const cache::PinnedKv> layers) override {
+    return cache_->Pin(n_pinned, layers);
+  }
 
   const CpuModel* owner() const { return owner_; }
   cache::KvCache& cache() { return *cache_; }
@@ -55,12 +61,28 @@ class CpuModel final : public Model {
       return absl::InvalidArgumentError(
           gguf::Cat("n_ctx: must be in [1, 2^31) after defaults, got ", n_ctx));
     }
-    CW_ASSIGN_OR_RETURN(std::unique_ptr<cache::KvCache> kv,
-                        cache::NewFullKvCache({.n_layer = hp_.n_layer,
-                                               .n_head_kv = hp_.n_head_kv,
-                                               .head_dim_k = hp_.head_dim_k,
-                                               .head_dim_v = hp_.head_dim_v,
-                                               .n_ctx = n_ctx}));
+    const cache::KvCacheShape shape{.n_layer = hp_.n_layer,
+                                    .n_head_kv = hp_.n_head_kv,
+                                    .head_dim_k = hp_.head_dim_k,
+                                    .head_dim_v = hp_.head_dim_v,
+                                    .n_ctx = n_ctx};
+    CW_RETURN_IF_ERROR(params.cache.Validate());
+    if (!params.cache.bounded) {
+      CW_ASSIGN_OR_RETURN(std::unique_ptr<cache::KvCache> kv,
+                          cache::NewFullKvCache(shape, params.pool));
+      return std::unique_ptr<Session>(new CpuSession(this, std::move(kv)));
+    }
+    if (params.cache.max_entries() > n_ctx) {
+      return absl::InvalidArgumentError(gguf::Cat(
+          "cache policy: budget + slack = ", params.cache.max_entries(),
+          " positions exceed n_ctx ", n_ctx));
+    }
+    cache::BoundedKvCacheParams bp{.shape = shape, .policy = params.cache, .pool = params.pool};
+    for (int64_t il = 0; il < hp_.n_layer; ++il) {
+      bp.layers.push_back({.rope = LayerRopeParams(hp_, w_, il),
+                           .sliding_window = hp_.IsLocalLayer(il) ? hp_.sliding_window : 0});
+    }
+    CW_ASSIGN_OR_RETURN(std::unique_ptr<cache::KvCache> kv, cache::NewBoundedKvCache(bp));
     return std::unique_ptr<Session>(new CpuSession(this, std::move(kv)));
   }
 
@@ -68,7 +90,9 @@ class CpuModel final : public Model {
 
  private:
   absl::Status Check(std::span<ForwardRequest> requests) const;
-  absl::Status Run();
+  // One pass over every request's next step (`done` tokens already run; at most what each
+  // cache takes in one step); advances done.
+  absl::Status RunStep(std::span<ForwardRequest> requests, std::vector<int64_t>& done);
 
   std::unique_ptr<gguf::File> file_;
   HParams hp_;
@@ -78,6 +102,8 @@ class CpuModel final : public Model {
   std::mutex mu_;  // one forward at a time (the pool and scratch are shared)
   ForwardScratch scratch_;
   std::vector<BatchSegment> segments_;
+  std::vector<size_t> segment_request_;  // (n_segments) the request each segment runs
+  std::vector<int64_t> done_;  // (n_requests) tokens of each request already run
 };
 
 absl::Status CpuModel::Check(std::span<ForwardRequest> requests) const {
@@ -104,7 +130,7 @@ absl::Status CpuModel::Check(std::span<ForwardRequest> requests) const {
       }
     }
     const int64_t n = static_cast<int64_t>(r.tokens.size());
-    if (n > session->n_ctx() - session->n_past()) {
+    if (n > session->cache().Room()) {
       return absl::ResourceExhaustedError(
           gguf::Cat(where, "tokens: ", session->n_past(), " cached + ", n,
                     " new tokens exceed n_ctx ", session->n_ctx()));
@@ -116,25 +142,42 @@ absl::Status CpuModel::Check(std::span<ForwardRequest> requests) const {
 absl::Status CpuModel::ForwardBatch(std::span<ForwardRequest> requests) {
   std::lock_guard<std::mutex> lock(mu_);
   CW_RETURN_IF_ERROR(Check(requests));
-  // Lay the requests out as row segments and open a step in each cache.
+  for (ForwardRequest& r : requests) r.logits->clear();
+  done_.assign(requests.size(), 0);
+  // Usually one step; a bounded cache takes at most its slack per step.
+  for (;;) {
+    bool left = false;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      left = left || done_[i] < static_cast<int64_t>(requests[i].tokens.size());
+    }
+    if (!left) return absl::OkStatus();
+    CW_RETURN_IF_ERROR(RunStep(requests, done_));
+  }
+}
+
+absl::Status CpuModel::RunStep(std::span<ForwardRequest> requests, std::vector<int64_t>& done) {
+  // Lay the requests' next steps out as row segments and open a step in each cache.
   segments_.clear();
+  segment_request_.clear();
   int64_t n_rows = 0, n_out_rows = 0;
-  for (ForwardRequest& r : requests) {
-    const int64_t n = static_cast<int64_t>(r.tokens.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    ForwardRequest& r = requests[i];
     auto& session = static_cast<CpuSession&>(*r.session);
+    const int64_t n = std::min(static_cast<int64_t>(r.tokens.size()) - done[i],
+                               session.cache().MaxStepTokens());
+    if (n <= 0) continue;
     segments_.push_back({&session.cache(), n_rows, n, r.all_logits, r.logits});
+    segment_request_.push_back(i);
     n_rows += n;
     n_out_rows += r.all_logits ? n : 1;
   }
   scratch_.Reserve(hp_, n_rows, n_out_rows);
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const BatchSegment& seg = segments_[i];
-    std::copy(requests[i].tokens.begin(), requests[i].tokens.end(),
-              scratch_.tokens.begin() + seg.row_begin);
-    const int64_t p0 = seg.cache->n_past();
-    for (int64_t t = 0; t < seg.n_rows; ++t) {
-      scratch_.pos[static_cast<size_t>(seg.row_begin + t)] = static_cast<int32_t>(p0 + t);
-    }
+  for (size_t j = 0; j < segments_.size(); ++j) {
+    const BatchSegment& seg = segments_[j];
+    const size_t i = segment_request_[j];
+    std::copy_n(requests[i].tokens.begin() + done[i], seg.n_rows,
+                scratch_.tokens.begin() + seg.row_begin);
+    done[i] += seg.n_rows;
   }
   absl::Status status;
   size_t opened = 0;

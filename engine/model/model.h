@@ -10,6 +10,13 @@
 // A Session owns one sequence's KV cache; Forward appends the tokens to it, so prefill of N
 // tokens and N single-token decodes give the same logits. Sessions are independent: several may
 // run through ForwardBatch in one pass (each row of a weight is then read once for all).
+//
+// The cache is the full one (every token up to n_ctx) unless SessionParams::cache bounds it
+// (engine/cache/cache_policy.h: sinks + window + L2-norm eviction); a bounded session streams
+// forever at a memory fixed by its policy:
+//   auto s = model->NewSession({.cache = {.bounded = true, .window = 256, .budget = 1024},
+//                               .pool = worker_pool});   // ResourceExhausted when the pool is full
+//   s->cache_stats();   // entries per layer, bytes, evictions, pinned entries
 #pragma once
 
 #include <cstdint>
@@ -20,6 +27,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/cache/cache_policy.h"
+#include "engine/cache/cache_pool.h"
+#include "engine/cache/cache_stats.h"
+#include "engine/cache/kv_cache.h"
 #include "engine/model/hparams.h"
 
 namespace cachewire::gguf {
@@ -36,22 +47,37 @@ struct ModelParams {
 };
 
 struct SessionParams {
-  int64_t n_ctx = 0;  // cache capacity in tokens; 0 = the model's training context
+  // Full cache: capacity in tokens. Bounded cache: the most positions it may use (budget +
+  // slack must fit). 0 = the model's training context.
+  int64_t n_ctx = 0;
+  cache::CachePolicy cache{};               // default: unbounded (the full cache)
+  std::shared_ptr<cache::CachePool> pool{}; // optional: the cache's bytes are reserved here
 };
 
 // One sequence's state: its KV cache and position. Created by Model::NewSession.
 class Session {
  public:
   virtual ~Session() = default;
-  virtual int64_t n_past() const = 0;   // tokens already in the cache
-  virtual int64_t n_ctx() const = 0;    // capacity
+  virtual int64_t n_past() const = 0;   // tokens already run through the session
+  virtual int64_t n_ctx() const = 0;    // capacity (INT64_MAX for a bounded cache: it streams)
   virtual size_t cache_bytes() const = 0;
   virtual void Clear() = 0;             // forget everything (position back to 0)
+
+  // Entries per layer, bytes, evictions, pinned entries (empty stats where not implemented).
+  virtual cache::CacheStats cache_stats() const { return {}; }
+  // Pins n_pinned virtual entries per (layer, kv-head) after the cache's sinks, replacing the
+  // previous pins (kv_cache.h, KvCache::Pin): layers (n_layer) of un-rotated k and v. Not to be
+  // called while a forward of this session runs. FailedPrecondition without a bounded policy.
+  virtual absl::Status Pin(int64_t n_pinned, std::span<const cache::PinnedKv> layers) {
+    (void)n_pinned;
+    (void)layers;
+    return absl::UnimplementedError("session: pinned entries are not supported here");
+  }
 };
 
 struct ForwardRequest {
   Session* session = nullptr;
-  std::span<const int32_t> tokens;  // appended at positions n_past .. n_past + n - 1
+  std::span<const int32_t> tokens;  // appended after the session's cached tokens
   bool all_logits = false;          // logits of every token instead of the last only
   std::vector<float>* logits = nullptr;  // out: (n_tokens or 1, n_vocab), resized by Forward
 };
@@ -67,19 +93,21 @@ class Model {
   virtual const gguf::File& file() const = 0;
   int64_t n_vocab() const { return hparams().n_vocab; }
 
-  // InvalidArgument naming n_ctx when it is not positive after defaults.
+  // InvalidArgument naming n_ctx when it is not positive after defaults, or naming the policy's
+  // field when it is invalid; ResourceExhausted when the pool cannot hold the cache.
   virtual absl::StatusOr<std::unique_ptr<Session>> NewSession(const SessionParams& params) = 0;
 
   // Runs the tokens of one session. InvalidArgument for an empty token list or an id outside
   // [0, n_vocab) (naming the position); ResourceExhausted when the session's cache would
-  // overflow n_ctx (nothing is appended then).
+  // overflow n_ctx (nothing is appended then). A bounded cache never overflows: a run longer
+  // than its slack goes through as several steps, evicting between them.
   absl::Status Forward(Session& session, std::span<const int32_t> tokens,
                        std::vector<float>* last_logits) {
     ForwardRequest request{&session, tokens, false, last_logits};
     return ForwardBatch(std::span<ForwardRequest>(&request, 1));
   }
   // Several sessions in one pass; each request is checked before any runs, and a failing
-  // request leaves every session as it was.
+  // request leaves every session as it was (a run split into steps commits each step).
   virtual absl::Status ForwardBatch(std::span<ForwardRequest> requests) = 0;
 };
 

@@ -46,6 +46,28 @@ absl::Status BuildRopeTable(const RopeParams& p, std::span<const int32_t> positi
   return absl::OkStatus();
 }
 
+namespace {
+
+// Rotates n_rows vectors of head_dim (contiguous) by one table row `cs` (n_rot/2 cos/sin pairs).
+void RotateRows(const RopeTable& table, const float* cs, float* x, int64_t n_rows,
+                int64_t head_dim) {
+  const int64_t half = table.n_rot / 2;
+  // NORM pairs (2i, 2i+1); NEOX pairs (i, i + half).
+  const int64_t stride = table.layout == RopeLayout::kNorm ? 2 : 1;
+  const int64_t other = table.layout == RopeLayout::kNorm ? 1 : half;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    float* v = x + r * head_dim;
+    for (int64_t i = 0; i < half; ++i) {
+      float* a = v + i * stride;
+      const float x0 = a[0], x1 = a[other];
+      a[0] = x0 * cs[2 * i] - x1 * cs[2 * i + 1];
+      a[other] = x0 * cs[2 * i + 1] + x1 * cs[2 * i];
+    }
+  }
+}
+
+}  // namespace
+
 absl::Status ApplyRope(const RopeTable& table, float* x, int64_t n_tokens, int64_t n_heads,
                        int64_t head_dim) {
   if (n_tokens != table.n_tokens || table.n_rot > head_dim) {
@@ -54,21 +76,23 @@ absl::Status ApplyRope(const RopeTable& table, float* x, int64_t n_tokens, int64
                                                 " tokens of head_dim ", head_dim));
   }
   const int64_t half = table.n_rot / 2;
-  // NORM pairs (2i, 2i+1); NEOX pairs (i, i + half).
-  const int64_t stride = table.layout == RopeLayout::kNorm ? 2 : 1;
-  const int64_t other = table.layout == RopeLayout::kNorm ? 1 : half;
   for (int64_t t = 0; t < n_tokens; ++t) {
-    const float* cs = table.cos_sin.data() + t * half * 2;
-    for (int64_t h = 0; h < n_heads; ++h) {
-      float* v = x + (t * n_heads + h) * head_dim;
-      for (int64_t i = 0; i < half; ++i) {
-        float* a = v + i * stride;
-        const float x0 = a[0], x1 = a[other];
-        a[0] = x0 * cs[2 * i] - x1 * cs[2 * i + 1];
-        a[other] = x0 * cs[2 * i + 1] + x1 * cs[2 * i];
-      }
-    }
+    RotateRows(table, table.cos_sin.data() + t * half * 2, x + t * n_heads * head_dim, n_heads,
+               head_dim);
   }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyRopeRow(const RopeTable& table, int64_t table_row, float* x, int64_t n_tokens,
+                          int64_t n_heads, int64_t head_dim) {
+  if (table_row < 0 || table_row >= table.n_tokens || table.n_rot > head_dim || n_tokens < 0) {
+    return absl::InvalidArgumentError(gguf::Cat("rope: row ", table_row, " of a table for ",
+                                                table.n_tokens, " tokens, n_rot ", table.n_rot,
+                                                "; got ", n_tokens, " tokens of head_dim ",
+                                                head_dim));
+  }
+  const int64_t half = table.n_rot / 2;
+  RotateRows(table, table.cos_sin.data() + table_row * half * 2, x, n_tokens * n_heads, head_dim);
   return absl::OkStatus();
 }
 
