@@ -1,0 +1,41 @@
+// The worker's own Prometheus metrics, beside the shared RPC counters of MetricsRegistry:
+//   read at scrape time from live state (no background thread):
+//     cachewire_worker_sessions_open, cachewire_worker_sessions_max
+//     cachewire_worker_queue_depth, cachewire_worker_queue_max
+//     cachewire_worker_cache_bytes, cachewire_worker_cache_entries
+//     cachewire_worker_cache_evictions_total, cachewire_worker_cache_pinned
+//     cachewire_worker_tokens_prefilled_total, cachewire_worker_tokens_generated_total
+//     cachewire_worker_forward_passes_total, cachewire_worker_forward_rows_total
+//   observed per request:
+//     cachewire_worker_decode_tokens_per_second   histogram of each generation's decode speed
+//     cachewire_worker_time_to_first_token_seconds histogram (queue + prefill)
+#pragma once
+
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+
+#include <memory>
+
+#include "engine/scheduler/job.h"
+#include "engine/scheduler/scheduler.h"
+#include "server/common/metrics.h"
+#include "server/worker/session_table.h"
+
+namespace cachewire::server::worker {
+
+class WorkerMetrics {
+ public:
+  // `scheduler` and `sessions` must outlive the metrics registry's exposer.
+  WorkerMetrics(MetricsRegistry& metrics, const scheduler::Scheduler& scheduler,
+                const SessionTable& sessions);
+
+  void ObserveGeneration(const scheduler::JobResult& result);
+
+ private:
+  prometheus::Family<prometheus::Histogram>& decode_speed_;
+  prometheus::Family<prometheus::Histogram>& first_token_;
+  prometheus::Histogram& decode_speed_all_;
+  prometheus::Histogram& first_token_all_;
+};
+
+}  // namespace cachewire::server::worker
