@@ -9,5 +9,10 @@ namespace cachewire::cli {
 void RegisterInspect(CLI::App& app);   // cmd_inspect.cc
 void RegisterTokenize(CLI::App& app);  // cmd_tokenize.cc
 void RegisterGenerate(CLI::App& app);  // cmd_generate.cc
+void RegisterUp(CLI::App& app);        // cmd_up.cc
+void RegisterAgents(CLI::App& app);    // cmd_agents.cc
+void RegisterChat(CLI::App& app);      // cmd_chat.cc
+void RegisterStats(CLI::App& app);     // cmd_stats.cc
+void RegisterHandoff(CLI::App& app);   // cmd_handoff.cc
 
 }  // namespace cachewire::cli

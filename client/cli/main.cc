@@ -10,6 +10,11 @@ int main(int argc, char** argv) {
   cachewire::cli::RegisterInspect(app);
   cachewire::cli::RegisterTokenize(app);
   cachewire::cli::RegisterGenerate(app);
+  cachewire::cli::RegisterUp(app);
+  cachewire::cli::RegisterAgents(app);
+  cachewire::cli::RegisterChat(app);
+  cachewire::cli::RegisterStats(app);
+  cachewire::cli::RegisterHandoff(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
