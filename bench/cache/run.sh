@@ -13,5 +13,9 @@ have() { local f; for f in "${args[@]}"; do [ "$f" = "$1" ] && return 0; done; r
 have --model || args+=(--model "$root/tests/engine/model/golden/tiny-llama-gqa4-f16-rope3.gguf")
 have --text || args+=(--text /usr/share/common-licenses/GPL-3)
 have --out || args+=(--out "$build/bench-cache")
+# The PNG plot needs matplotlib (kept out of scripts/install-deps: CI does not draw plots).
+if ! /usr/bin/python3 -c "import matplotlib" 2>/dev/null && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >/dev/null || true
+fi
 cmake --build "$build" --target bench_cache -j "${CACHEWIRE_JOBS:-2}" >/dev/null
 exec "$build/bin/bench_cache" "${args[@]}"
