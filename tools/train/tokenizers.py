@@ -1,0 +1,109 @@
+"""The agents' tokenizers: training them and encoding training text exactly as cachewire will.
+
+  cw-llama   byte-level BPE (`gpt2` kind, Llama 3 pre-tokenizer), 4096 tokens, Llama 3 specials.
+  cw-gemma3  SentencePiece BPE (`llama` kind) from python3-sentencepiece, 3072 tokens, Gemma's
+             specials (<pad> 0, <eos> 1, <bos> 2, <unk> 3, <start_of_turn>, <end_of_turn>).
+SentencePiece is trained with identity normalisation, no whitespace folding, a dummy prefix,
+split digits and byte fallback: that is what a `llama`-kind GGUF tokenizer does at run time
+(prepend U+2581, spaces to U+2581, highest-score merges, <0xXX> for unknown bytes), so the
+sentencepiece library is an independent reference for cachewire's encoder on these files.
+
+Training text is encoded in segments (`encode_segments`) so that the loss can sit on answer
+tokens only; every segment after the first starts with a space, where neither tokenizer
+merges across, so the ids equal those of the whole text.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+from typing import Iterable
+
+import sentencepiece as spm
+
+import bpe_trainer
+
+LLAMA_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
+                  "<|eot_id|>"]
+GEMMA_CONTROL = ["<start_of_turn>", "<end_of_turn>"]
+
+# Chat templates (Jinja, as GGUF's tokenizer.chat_template carries them).
+LLAMA3_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + '<|eot_id|>' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}")
+GEMMA3_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+    "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}")
+
+
+class LlamaTokenizer:
+    kind = "bpe"
+
+    def __init__(self, directory: str):
+        with open(os.path.join(directory, "tokenizer.json"), encoding="utf-8") as f:
+            tj = json.load(f)
+        merges = [tuple(m.split(" ")) for m in tj["model"]["merges"]]
+        self.enc = bpe_trainer.Encoder({"vocab": tj["model"]["vocab"], "merges": merges})
+        self.n_vocab = len(tj["model"]["vocab"]) + sum(1 for t in tj["added_tokens"]
+                                                       if t["content"] not in tj["model"]["vocab"])
+        ids = {t["content"]: t["id"] for t in tj["added_tokens"]}
+        self.bos, self.eos, self.eot = ids["<|begin_of_text|>"], ids["<|end_of_text|>"], ids["<|eot_id|>"]
+
+    def encode(self, text: str) -> list[int]:
+        return self.enc.encode(text)
+
+    def encode_segments(self, segments: Iterable[str]) -> list[list[int]]:
+        return [self.enc.encode(s) for s in segments]
+
+
+class GemmaTokenizer:
+    kind = "spm"
+
+    def __init__(self, directory: str):
+        self.sp = spm.SentencePieceProcessor(model_file=os.path.join(directory, "spm.model"))
+        self.n_vocab = self.sp.get_piece_size()
+        self.bos, self.eos = self.sp.bos_id(), self.sp.eos_id()
+        self.eot = self.sp.piece_to_id("<end_of_turn>")
+
+    def encode(self, text: str) -> list[int]:
+        return self.sp.encode(text)
+
+    def encode_segments(self, segments: Iterable[str]) -> list[list[int]]:
+        out = []
+        for i, s in enumerate(segments):
+            if i > 0:
+                if not s.startswith(" "):
+                    raise ValueError(f"segment {i} must start with a space: {s[:20]!r}")
+                s = s[1:]  # the dummy prefix stands for the space
+            out.append(self.sp.encode(s))
+        return out
+
+
+def load(arch: str, directory: str):
+    return LlamaTokenizer(directory) if arch == "llama" else GemmaTokenizer(directory)
+
+
+def train_llama(texts: list[str], out_dir: str, vocab_size: int = 4096) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    model = bpe_trainer.train(texts, vocab_size, LLAMA_SPECIALS)
+    bpe_trainer.save(os.path.join(out_dir, "tokenizer.json"), bpe_trainer.hf_tokenizer_json(model, LLAMA_SPECIALS))
+    cfg = {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>", "add_bos_token": True,
+           "chat_template": LLAMA3_CHAT_TEMPLATE}
+    with open(os.path.join(out_dir, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump(cfg, f, indent=1)
+
+
+def train_gemma(texts: list[str], out_dir: str, vocab_size: int = 3072) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts), model_writer=buf, model_type="bpe", vocab_size=vocab_size,
+        character_coverage=1.0, byte_fallback=True, split_digits=True, normalization_rule_name="identity",
+        remove_extra_whitespaces=False, add_dummy_prefix=True, pad_id=0, eos_id=1, bos_id=2, unk_id=3,
+        control_symbols=GEMMA_CONTROL, max_sentence_length=1 << 16, num_threads=1,
+        input_sentence_size=0, shuffle_input_sentence=False, minloglevel=2, seed_sentencepiece_size=200000)
+    with open(os.path.join(out_dir, "spm.model"), "wb") as f:
+        f.write(buf.getvalue())
