@@ -10,6 +10,7 @@
 
 #include "engine/cache/eviction.h"
 #include "engine/cache/kv_rows.h"
+#include "engine/cache/step_state.h"
 #include "engine/common/status_macros.h"
 #include "engine/gguf/str_cat.h"
 
@@ -33,7 +34,7 @@ class BoundedKvCache final : public KvCache {
         policy_(p.policy),
         reservation_(std::move(reservation)),
         ring_rebase_at_(p.ring_rebase_at),
-        appended_(static_cast<size_t>(p.shape.n_layer), false) {
+        step_(p.shape.n_layer) {
     shape_.n_ctx = std::numeric_limits<int64_t>::max();
     const int64_t cap = policy_.max_entries();
     iota_.resize(static_cast<size_t>(cap));
@@ -52,7 +53,7 @@ class BoundedKvCache final : public KvCache {
   KvHeadView View(int64_t il, int64_t kv_head) const override {
     const KvRows& l = layers_[static_cast<size_t>(il)];
     KvHeadView v = l.View(kv_head);
-    v.n = l.n + (appended_[static_cast<size_t>(il)] ? n_step_ : 0);
+    v.n = l.n + (step_.appended(il) ? step_.n_tokens() : 0);
     if (!l.ring()) v.pos = iota_.data();
     return v;
   }
@@ -91,7 +92,7 @@ class BoundedKvCache final : public KvCache {
 
   // ---- one forward step -----------------------------------------------------------------
   absl::Status BeginStep(int64_t n_tokens) override {
-    if (n_step_ > 0) return absl::InvalidArgumentError("kv cache: a step is already open");
+    CW_RETURN_IF_ERROR(step_.CheckCanBegin());
     if (n_tokens <= 0 || n_tokens > policy_.slack) {
       return absl::InvalidArgumentError(gguf::Cat("kv cache: step of ", n_tokens,
                                                   " tokens; a bounded cache takes 1 to slack (",
@@ -113,51 +114,36 @@ class BoundedKvCache final : public KvCache {
     if (RingCapMax(layers_) > 0 && n_past_ - ring_base_ + n_tokens > ring_rebase_at_) {
       CW_RETURN_IF_ERROR(RebaseRings());
     }
-    n_step_ = n_tokens;
-    std::fill(appended_.begin(), appended_.end(), false);
+    step_.Begin(n_tokens);
     return absl::OkStatus();
   }
 
   absl::Status Append(int64_t il, std::span<const int32_t> positions, const float* k,
                       const float* v) override {
-    if (n_step_ == 0) return absl::InvalidArgumentError("kv cache: Append without BeginStep");
-    if (il < 0 || il >= shape_.n_layer || appended_[static_cast<size_t>(il)] ||
-        static_cast<int64_t>(positions.size()) != n_step_ || k == nullptr || v == nullptr) {
-      return absl::InvalidArgumentError(gguf::Cat("kv cache: bad Append to layer ", il, " of ",
-                                                  positions.size(), " rows (step of ", n_step_,
-                                                  ")"));
-    }
+    CW_RETURN_IF_ERROR(step_.CheckAppend(il, positions.size(), k, v));
+    const int64_t n_step = step_.n_tokens();
     const int64_t p0 = NextPosition(il);
-    for (int64_t t = 0; t < n_step_; ++t) {
+    for (int64_t t = 0; t < n_step; ++t) {
       if (positions[static_cast<size_t>(t)] != p0 + t) {
         return absl::InvalidArgumentError(
             gguf::Cat("kv cache: layer ", il, " row ", t, " at position ",
                       positions[static_cast<size_t>(t)], ", expected ", p0 + t));
       }
     }
-    layers_[static_cast<size_t>(il)].Write(n_step_, k, v, n_past_, p0);
-    appended_[static_cast<size_t>(il)] = true;
+    layers_[static_cast<size_t>(il)].Write(n_step, k, v, n_past_, p0);
+    step_.MarkAppended(il);
     return absl::OkStatus();
   }
 
   absl::Status Commit() override {
-    if (n_step_ == 0) return absl::InvalidArgumentError("kv cache: Commit without BeginStep");
-    for (int64_t il = 0; il < shape_.n_layer; ++il) {
-      if (!appended_[static_cast<size_t>(il)]) {
-        return absl::InvalidArgumentError(
-            gguf::Cat("kv cache: Commit before layer ", il, " was appended"));
-      }
-    }
-    for (KvRows& l : layers_) l.n += n_step_;
-    n_past_ += n_step_;
+    CW_RETURN_IF_ERROR(step_.CheckCommit());
+    for (KvRows& l : layers_) l.n += step_.n_tokens();
+    n_past_ += step_.n_tokens();
     Rollback();
     return absl::OkStatus();
   }
 
-  void Rollback() override {
-    n_step_ = 0;
-    std::fill(appended_.begin(), appended_.end(), false);
-  }
+  void Rollback() override { step_.Close(); }
 
   void Clear() override {
     Rollback();
@@ -169,7 +155,7 @@ class BoundedKvCache final : public KvCache {
 
   // ---- pins -------------------------------------------------------------------------------
   absl::Status Pin(int64_t n_pinned, std::span<const PinnedKv> pins) override {
-    if (n_step_ > 0) return absl::InvalidArgumentError("kv cache: Pin while a step is open");
+    if (step_.open()) return absl::InvalidArgumentError("kv cache: Pin while a step is open");
     const int64_t most = policy_.budget - policy_.n_sink - policy_.window;
     if (n_pinned < 0 || n_pinned > most) {
       return absl::InvalidArgumentError(
@@ -247,9 +233,8 @@ class BoundedKvCache final : public KvCache {
   int64_t ring_rebase_at_;
   std::vector<KvRows> layers_;  // (n_layer)
   std::vector<int32_t> iota_;   // (budget + slack) positions of a bounded layer's slots
-  std::vector<bool> appended_;  // (n_layer) appended in the open step
+  StepState step_;              // the open forward step
   int64_t n_past_ = 0;
-  int64_t n_step_ = 0;     // tokens of the open step, 0 when none
   int64_t ring_base_ = 0;  // ring positions are token index - ring_base_
   int64_t pin_begin_ = 0;  // slot of the first pinned entry (= sinks taken before it)
   int64_t n_pinned_ = 0;

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/cache/step_state.h"
+#include "engine/common/status_macros.h"
 
 namespace cachewire::cache {
 namespace {
@@ -31,7 +33,7 @@ class FullKvCache final : public KvCache {
   FullKvCache(const KvCacheShape& shape, CacheReservation reservation)
       : shape_(shape), reservation_(std::move(reservation)),
         layers_(static_cast<size_t>(shape.n_layer)),
-        appended_(static_cast<size_t>(shape.n_layer), false) {}
+        step_(shape.n_layer) {}
 
   const KvCacheShape& shape() const override { return shape_; }
   int64_t n_past() const override { return n_past_; }
@@ -39,7 +41,7 @@ class FullKvCache final : public KvCache {
   KvHeadView View(int64_t il, int64_t kv_head) const override {
     const Layer& layer = layers_[static_cast<size_t>(il)];
     KvHeadView v;
-    v.n = n_past_ + (appended_[static_cast<size_t>(il)] ? n_step_ : 0);
+    v.n = n_past_ + (step_.appended(il) ? step_.n_tokens() : 0);
     if (capacity_ == 0) return v;
     v.k = layer.k.data() + kv_head * capacity_ * shape_.head_dim_k;
     v.v = layer.v.data() + kv_head * capacity_ * shape_.head_dim_v;
@@ -73,7 +75,7 @@ class FullKvCache final : public KvCache {
   }
 
   absl::Status BeginStep(int64_t n_tokens) override {
-    if (n_step_ > 0) return absl::InvalidArgumentError("kv cache: a step is already open");
+    CW_RETURN_IF_ERROR(step_.CheckCanBegin());
     if (n_tokens <= 0) {
       return absl::InvalidArgumentError(absl::StrCat("kv cache: step of ", n_tokens, " tokens"));
     }
@@ -82,21 +84,15 @@ class FullKvCache final : public KvCache {
           "kv cache: ", n_past_, " + ", n_tokens, " tokens would exceed n_ctx ", shape_.n_ctx));
     }
     Reserve(n_past_ + n_tokens);
-    n_step_ = n_tokens;
-    std::fill(appended_.begin(), appended_.end(), false);
+    step_.Begin(n_tokens);
     return absl::OkStatus();
   }
 
   absl::Status Append(int64_t il, std::span<const int32_t> positions, const float* k,
                       const float* v) override {
-    if (n_step_ == 0) return absl::InvalidArgumentError("kv cache: Append without BeginStep");
-    if (il < 0 || il >= shape_.n_layer || appended_[static_cast<size_t>(il)] ||
-        static_cast<int64_t>(positions.size()) != n_step_) {
-      return absl::InvalidArgumentError(absl::StrCat("kv cache: bad Append to layer ", il, " of ",
-                                                     positions.size(), " rows (step of ",
-                                                     n_step_, ")"));
-    }
-    for (int64_t t = 0; t < n_step_; ++t) {
+    CW_RETURN_IF_ERROR(step_.CheckAppend(il, positions.size(), k, v));
+    const int64_t n_step = step_.n_tokens();
+    for (int64_t t = 0; t < n_step; ++t) {
       if (positions[static_cast<size_t>(t)] != n_past_ + t) {
         return absl::InvalidArgumentError(absl::StrCat(
             "kv cache: row ", t, " at position ", positions[static_cast<size_t>(t)],
@@ -105,7 +101,7 @@ class FullKvCache final : public KvCache {
     }
     Layer& layer = layers_[static_cast<size_t>(il)];
     const int64_t dk = shape_.head_dim_k, dv = shape_.head_dim_v, n_kv = shape_.n_head_kv;
-    for (int64_t t = 0; t < n_step_; ++t) {
+    for (int64_t t = 0; t < n_step; ++t) {
       const int64_t slot = n_past_ + t;
       for (int64_t h = 0; h < n_kv; ++h) {
         std::memcpy(layer.k.data() + (h * capacity_ + slot) * dk, k + (t * n_kv + h) * dk,
@@ -114,28 +110,18 @@ class FullKvCache final : public KvCache {
                     static_cast<size_t>(dv) * sizeof(float));
       }
     }
-    appended_[static_cast<size_t>(il)] = true;
+    step_.MarkAppended(il);
     return absl::OkStatus();
   }
 
   absl::Status Commit() override {
-    if (n_step_ == 0) return absl::InvalidArgumentError("kv cache: Commit without BeginStep");
-    for (int64_t il = 0; il < shape_.n_layer; ++il) {
-      if (!appended_[static_cast<size_t>(il)]) {
-        return absl::InvalidArgumentError(absl::StrCat("kv cache: Commit before layer ", il,
-                                                       " was appended"));
-      }
-    }
-    n_past_ += n_step_;
-    n_step_ = 0;
-    std::fill(appended_.begin(), appended_.end(), false);
+    CW_RETURN_IF_ERROR(step_.CheckCommit());
+    n_past_ += step_.n_tokens();
+    step_.Close();
     return absl::OkStatus();
   }
 
-  void Rollback() override {
-    n_step_ = 0;
-    std::fill(appended_.begin(), appended_.end(), false);
-  }
+  void Rollback() override { step_.Close(); }
 
   void Clear() override {
     Rollback();
@@ -183,10 +169,9 @@ class FullKvCache final : public KvCache {
   std::vector<Layer> layers_;   // (n_layer)
   std::vector<int32_t> pos_;    // (capacity) position of each slot (= slot), shared by all heads
   std::vector<int64_t> token_;  // (capacity) token index of each slot (= slot)
-  std::vector<bool> appended_;  // (n_layer) appended in the open step
+  StepState step_;              // the open forward step
   int64_t capacity_ = 0;
   int64_t n_past_ = 0;
-  int64_t n_step_ = 0;  // tokens of the open step, 0 when none
 };
 
 }  // namespace
