@@ -25,14 +25,41 @@ struct Pending {
   Response response;
 };
 
-class RouterTarget final : public Target {
+// What both targets share: streaming Generate and CloseSession take the same messages on the
+// router and on the worker; they differ in how a session opens and in credentials.
+template <typename Service>
+class StubTarget : public Target {
  public:
-  RouterTarget(std::shared_ptr<grpc::Channel> channel, std::string token, std::string agent)
-      : stub_(v1::Router::NewStub(channel)), token_(std::move(token)), agent_(std::move(agent)) {}
+  StubTarget(std::shared_ptr<grpc::Channel> channel, std::string token)
+      : stub_(Service::NewStub(channel)), token_(std::move(token)) {}
 
   std::unique_ptr<grpc::ClientContext> NewContext(double timeout_s) const override {
     return ContextWith(token_, timeout_s);
   }
+  void Generate(grpc::ClientContext* context, const v1::GenerateRequest* request,
+                grpc::ClientReadReactor<v1::GenerateResponse>* reactor) override {
+    stub_->async()->Generate(context, request, reactor);
+  }
+  void Close(grpc::ClientContext* context, const std::string& session_id,
+             std::function<void(grpc::Status)> done) override {
+    auto call = std::make_shared<Pending<v1::CloseSessionRequest, v1::CloseSessionResponse>>();
+    call->request.set_session_id(session_id);
+    stub_->async()->CloseSession(context, &call->request, &call->response,
+                                 [call, done](grpc::Status status) { done(status); });
+  }
+
+ protected:
+  std::unique_ptr<typename Service::Stub> stub_;
+
+ private:
+  std::string token_;
+};
+
+class RouterTarget final : public StubTarget<v1::Router> {
+ public:
+  RouterTarget(std::shared_ptr<grpc::Channel> channel, std::string token, std::string agent)
+      : StubTarget(std::move(channel), std::move(token)), agent_(std::move(agent)) {}
+
   void Open(grpc::ClientContext* context,
             std::function<void(grpc::Status, std::string)> done) override {
     auto call = std::make_shared<Pending<v1::CreateSessionRequest, v1::CreateSessionResponse>>();
@@ -42,33 +69,16 @@ class RouterTarget final : public Target {
                                     done(status, call->response.session_id());
                                   });
   }
-  void Generate(grpc::ClientContext* context, const v1::GenerateRequest* request,
-                grpc::ClientReadReactor<v1::GenerateResponse>* reactor) override {
-    stub_->async()->Generate(context, request, reactor);
-  }
-  void Close(grpc::ClientContext* context, const std::string& session_id,
-             std::function<void(grpc::Status)> done) override {
-    auto call = std::make_shared<Pending<v1::CloseSessionRequest, v1::CloseSessionResponse>>();
-    call->request.set_session_id(session_id);
-    stub_->async()->CloseSession(context, &call->request, &call->response,
-                                 [call, done](grpc::Status status) { done(status); });
-  }
-  v1::Router::Stub& stub() { return *stub_; }
 
  private:
-  std::unique_ptr<v1::Router::Stub> stub_;
-  std::string token_;
   std::string agent_;
 };
 
-class WorkerTarget final : public Target {
+class WorkerTarget final : public StubTarget<v1::Worker> {
  public:
   explicit WorkerTarget(std::shared_ptr<grpc::Channel> channel)
-      : stub_(v1::Worker::NewStub(channel)) {}
+      : StubTarget(std::move(channel), "") {}
 
-  std::unique_ptr<grpc::ClientContext> NewContext(double timeout_s) const override {
-    return ContextWith("", timeout_s);
-  }
   void Open(grpc::ClientContext* context,
             std::function<void(grpc::Status, std::string)> done) override {
     auto call = std::make_shared<Pending<v1::OpenSessionRequest, v1::OpenSessionResponse>>();
@@ -77,20 +87,6 @@ class WorkerTarget final : public Target {
                                   done(status, call->response.session_id());
                                 });
   }
-  void Generate(grpc::ClientContext* context, const v1::GenerateRequest* request,
-                grpc::ClientReadReactor<v1::GenerateResponse>* reactor) override {
-    stub_->async()->Generate(context, request, reactor);
-  }
-  void Close(grpc::ClientContext* context, const std::string& session_id,
-             std::function<void(grpc::Status)> done) override {
-    auto call = std::make_shared<Pending<v1::CloseSessionRequest, v1::CloseSessionResponse>>();
-    call->request.set_session_id(session_id);
-    stub_->async()->CloseSession(context, &call->request, &call->response,
-                                 [call, done](grpc::Status status) { done(status); });
-  }
-
- private:
-  std::unique_ptr<v1::Worker::Stub> stub_;
 };
 
 }  // namespace
