@@ -36,6 +36,8 @@ class CpuSession final : public Session {
     return cache_->Pin(n_pinned, layers);
   }
 
+  const cache::KvCache* kv_cache() const override { return cache_.get(); }
+
   const CpuModel* owner() const { return owner_; }
   cache::KvCache& cache() { return *cache_; }
 
@@ -54,6 +56,7 @@ class CpuModel final : public Model {
   const HParams& hparams() const override { return hp_; }
   const tokenizer::Tokenizer& tokenizer() const override { return *tok_; }
   const gguf::File& file() const override { return *file_; }
+  kernels::RopeParams LayerRope(int64_t il) const override { return LayerRopeParams(hp_, w_, il); }
 
   absl::StatusOr<std::unique_ptr<Session>> NewSession(const SessionParams& params) override {
     const int64_t n_ctx = params.n_ctx == 0 ? hp_.n_ctx_train : params.n_ctx;

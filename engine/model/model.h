@@ -32,6 +32,7 @@
 #include "engine/cache/cache_stats.h"
 #include "engine/cache/kv_cache.h"
 #include "engine/model/hparams.h"
+#include "kernels/rope.h"
 
 namespace cachewire::gguf {
 class File;
@@ -73,6 +74,8 @@ class Session {
     (void)layers;
     return absl::UnimplementedError("session: pinned entries are not supported here");
   }
+  // The cache itself, read-only (an LCF encoder reads its entries); null where not exposed.
+  virtual const cache::KvCache* kv_cache() const { return nullptr; }
 };
 
 struct ForwardRequest {
@@ -91,6 +94,8 @@ class Model {
   virtual const HParams& hparams() const = 0;
   virtual const tokenizer::Tokenizer& tokenizer() const = 0;
   virtual const gguf::File& file() const = 0;
+  // How layer il rotates its keys (what un-rotating a cached key needs).
+  virtual kernels::RopeParams LayerRope(int64_t il) const = 0;
   int64_t n_vocab() const { return hparams().n_vocab; }
 
   // InvalidArgument naming n_ctx when it is not positive after defaults, or naming the policy's

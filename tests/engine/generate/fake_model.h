@@ -59,6 +59,7 @@ class FakeModel : public model::Model {
   const model::HParams& hparams() const override { return hparams_; }
   const tokenizer::Tokenizer& tokenizer() const override { return *tok_; }
   const gguf::File& file() const override { return *file_; }
+  kernels::RopeParams LayerRope(int64_t) const override { return {}; }
   absl::StatusOr<std::unique_ptr<model::Session>> NewSession(
       const model::SessionParams& params) override {
     return std::make_unique<FakeSession>(params.n_ctx > 0 ? params.n_ctx : 64);

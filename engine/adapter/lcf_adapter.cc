@@ -1,0 +1,257 @@
+#include "engine/adapter/lcf_adapter.h"
+
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/adapter/lcf_weights.h"
+#include "engine/cache/kv_cache.h"
+#include "engine/common/status_macros.h"
+#include "engine/gguf/gguf_file.h"
+#include "engine/gguf/str_cat.h"
+#include "engine/model/model.h"
+#include "kernels/matmul.h"
+#include "kernels/rope.h"
+#include "kernels/softmax.h"
+
+namespace cachewire::adapter {
+namespace {
+
+constexpr float kNormEps = 1e-6f;  // lcf_adapter.py NORM_EPS
+
+void RmsNormRows(float* x, const float* w, int64_t n_rows, int64_t n) {
+  for (int64_t t = 0; t < n_rows; ++t) {
+    float* row = x + t * n;
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; ++i) ss += double(row[i]) * row[i];
+    const float scale = 1.0f / std::sqrt(static_cast<float>(ss / double(n)) + kNormEps);
+    for (int64_t i = 0; i < n; ++i) row[i] = row[i] * scale * w[i];
+  }
+}
+
+float GeluTanh(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+}
+
+// y (n_rows, n_out) = x (n_rows, n_in) W^T with W given row-major (n_out, n_in).
+absl::Status Product(const float* w, int64_t n_out, int64_t n_in, const float* x, int64_t n_rows,
+                     float* y) {
+  kernels::MatmulArgs args{.w_type = gguf::TensorType::kF32, .w = w, .n_out = n_out, .n_in = n_in,
+                           .x = x, .n_tokens = n_rows, .y = y, .isa = std::nullopt};
+  return kernels::Matmul(args, nullptr);
+}
+
+// The cache shape the adapter's tensors were sized for must be the model's, whatever the
+// caller checked: a mismatch here would read or write out of bounds.
+absl::Status CheckShape(const ModelIdentity& want, const model::HParams& hp, std::string_view side) {
+  if (want.n_layer != hp.n_layer || want.n_head_kv != hp.n_head_kv ||
+      want.head_dim_k != hp.head_dim_k || want.head_dim_v != hp.head_dim_v) {
+    return absl::FailedPreconditionError(
+        gguf::Cat("adapter: ", side, " model's cache shape differs from the adapter's"));
+  }
+  return absl::OkStatus();
+}
+
+bool TakesPins(const model::HParams& hp, int64_t il) {
+  return !(hp.IsLocalLayer(il) && hp.sliding_window > 0);
+}
+
+}  // namespace
+
+struct LcfAdapter::Impl {
+  std::string path;
+  std::string name;
+  ModelIdentity sharer;
+  ModelIdentity receiver;
+  LcfWeights w;
+  int64_t n_params = 0;
+
+  // Items (entries of every (layer, kv-head)) projected to width r, then RMS-normed.
+  absl::StatusOr<std::vector<float>> Items(const model::Model& m, const cache::KvCache& c) const;
+  absl::StatusOr<std::vector<float>> Pool(std::vector<float> items) const;
+};
+
+LcfAdapter::LcfAdapter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LcfAdapter::~LcfAdapter() = default;
+
+absl::StatusOr<std::unique_ptr<LcfAdapter>> LcfAdapter::Load(const std::string& path) {
+  CW_ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> file, gguf::File::Open(path));
+  auto arch = file->GetString("general.architecture");
+  if (!arch.ok() || *arch != "cachewire.lcf") {
+    return absl::InvalidArgumentError(gguf::Cat(
+        path, ": general.architecture: ", arch.ok() ? gguf::Cat("'", *arch, "'") : "missing",
+        ", expected 'cachewire.lcf'"));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  auto name = file->GetString("general.name");
+  if (!name.ok() || name->empty()) {
+    return absl::InvalidArgumentError(gguf::Cat(path, ": general.name: missing or empty"));
+  }
+  impl->name = std::string(*name);
+  CW_ASSIGN_OR_RETURN(impl->sharer, IdentityFromAdapter(*file, "cachewire.sharer"));
+  CW_ASSIGN_OR_RETURN(impl->receiver, IdentityFromAdapter(*file, "cachewire.receiver"));
+  CW_ASSIGN_OR_RETURN(impl->w, LoadLcfWeights(*file, impl->sharer, impl->receiver));
+  for (const gguf::TensorInfo& t : file->tensors()) impl->n_params += t.n_elements();
+  return std::unique_ptr<LcfAdapter>(new LcfAdapter(std::move(impl)));
+}
+
+const std::string& LcfAdapter::name() const { return impl_->name; }
+const std::string& LcfAdapter::path() const { return impl_->path; }
+int64_t LcfAdapter::n_slots() const { return impl_->w.n_slots; }
+int64_t LcfAdapter::slot_dim() const { return impl_->w.slot_dim; }
+int64_t LcfAdapter::n_params() const { return impl_->n_params; }
+const ModelIdentity& LcfAdapter::sharer() const { return impl_->sharer; }
+const ModelIdentity& LcfAdapter::receiver() const { return impl_->receiver; }
+
+absl::Status LcfAdapter::CheckSharer(const ModelIdentity& model) const {
+  return CheckIdentity(impl_->sharer, model, gguf::Cat("adapter ", impl_->name), "sharer");
+}
+absl::Status LcfAdapter::CheckReceiver(const ModelIdentity& model) const {
+  return CheckIdentity(impl_->receiver, model, gguf::Cat("adapter ", impl_->name), "receiver");
+}
+
+// ---- encoder ------------------------------------------------------------------------------
+
+absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Items(const model::Model& m,
+                                                           const cache::KvCache& c) const {
+  const model::HParams& hp = m.hparams();
+  const int64_t dk = hp.head_dim_k, dv = hp.head_dim_v, R = w.slot_dim;
+  std::vector<float> items, x, keys;
+  std::vector<int32_t> back;  // minus each key's position: rotating by it un-rotates
+  kernels::RopeTable table;
+  for (int64_t il = 0; il < hp.n_layer; ++il) {
+    const int64_t window = TakesPins(hp, il) ? 0 : hp.sliding_window;
+    const int32_t next = c.NextPosition(il);
+    for (int64_t h = 0; h < hp.n_head_kv; ++h) {
+      const cache::KvHeadView view = c.View(il, h);
+      x.clear();
+      keys.clear();
+      back.clear();
+      for (int64_t e = 0; e < view.n; ++e) {
+        if (view.token != nullptr && view.token[e] < 0) continue;        // pinned: not the sharer's
+        if (window > 0 && view.pos[e] <= next - window) continue;        // out of the next query's view
+        keys.insert(keys.end(), view.k + e * view.k_stride, view.k + e * view.k_stride + dk);
+        x.insert(x.end(), view.v + e * view.v_stride, view.v + e * view.v_stride + dv);
+        back.push_back(-view.pos[e]);
+      }
+      const int64_t n = static_cast<int64_t>(back.size());
+      if (n == 0) continue;
+      CW_RETURN_IF_ERROR(kernels::BuildRopeTable(m.LayerRope(il), back, &table));
+      CW_RETURN_IF_ERROR(kernels::ApplyRope(table, keys.data(), n, 1, dk));
+      std::vector<float> kv(static_cast<size_t>(n * (dk + dv)));  // rows [k; v]
+      for (int64_t e = 0; e < n; ++e) {
+        std::copy_n(keys.data() + e * dk, dk, kv.data() + e * (dk + dv));
+        std::copy_n(x.data() + e * dv, dv, kv.data() + e * (dk + dv) + dk);
+      }
+      const size_t at = items.size();
+      items.resize(at + static_cast<size_t>(n * R));
+      CW_RETURN_IF_ERROR(ApplyAffine(w.enc_in[static_cast<size_t>(il)], kv.data(), n,
+                                     items.data() + at, h));
+    }
+  }
+  if (items.empty()) {
+    return absl::FailedPreconditionError("session_id: the session's cache holds no entries to export");
+  }
+  RmsNormRows(items.data(), w.enc_norm.data(), static_cast<int64_t>(items.size()) / R, R);
+  return items;
+}
+
+absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Pool(std::vector<float> u) const {
+  const int64_t R = w.slot_dim, M = w.n_slots, H = w.pool_heads, dh = R / H;
+  const int64_t I = static_cast<int64_t>(u.size()) / R;
+  std::vector<float> K(u.size()), V(u.size());
+  CW_RETURN_IF_ERROR(ApplyAffine(w.pool_k, u.data(), I, K.data()));
+  CW_RETURN_IF_ERROR(ApplyAffine(w.pool_v, u.data(), I, V.data()));
+  std::vector<float> kh(static_cast<size_t>(I * dh)), vt(static_cast<size_t>(dh * I));
+  std::vector<float> qh(static_cast<size_t>(M * dh)), scores(static_cast<size_t>(M * I));
+  std::vector<float> sh(static_cast<size_t>(M * dh)), pooled(static_cast<size_t>(M * R));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  for (int64_t hh = 0; hh < H; ++hh) {
+    for (int64_t i = 0; i < I; ++i) {
+      for (int64_t d = 0; d < dh; ++d) {
+        kh[i * dh + d] = K[i * R + hh * dh + d];
+        vt[d * I + i] = V[i * R + hh * dh + d];
+      }
+    }
+    for (int64_t m = 0; m < M; ++m) {
+      std::copy_n(w.enc_query.data() + m * R + hh * dh, dh, qh.data() + m * dh);
+    }
+    CW_RETURN_IF_ERROR(Product(kh.data(), I, dh, qh.data(), M, scores.data()));
+    for (float& s : scores) s *= scale;
+    kernels::SoftmaxRows(scores.data(), M, I);
+    CW_RETURN_IF_ERROR(Product(vt.data(), dh, I, scores.data(), M, sh.data()));
+    for (int64_t m = 0; m < M; ++m) std::copy_n(sh.data() + m * dh, dh, pooled.data() + m * R + hh * dh);
+  }
+  std::vector<float> slots(static_cast<size_t>(M * R));
+  CW_RETURN_IF_ERROR(ApplyAffine(w.enc_out, pooled.data(), M, slots.data()));
+  return slots;
+}
+
+absl::StatusOr<std::vector<float>> LcfAdapter::Encode(const model::Model& sharer,
+                                                      const model::Session& session) const {
+  CW_RETURN_IF_ERROR(CheckShape(impl_->sharer, sharer.hparams(), "sharer"));
+  const cache::KvCache* cache = session.kv_cache();
+  if (cache == nullptr) return absl::FailedPreconditionError("session_id: the session exposes no cache");
+  CW_ASSIGN_OR_RETURN(std::vector<float> items, impl_->Items(sharer, *cache));
+  return impl_->Pool(std::move(items));
+}
+
+// ---- decoder ------------------------------------------------------------------------------
+
+absl::StatusOr<std::vector<std::vector<float>>> LcfAdapter::Decode(std::span<const float> slots) const {
+  const LcfWeights& w = impl_->w;
+  const int64_t M = w.n_slots, R = w.slot_dim;
+  if (static_cast<int64_t>(slots.size()) != M * R) {
+    return absl::InvalidArgumentError(gguf::Cat("slots: ", slots.size(), " values, expected n_slots * slot_dim = ", M * R));
+  }
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (!std::isfinite(slots[i])) return absl::InvalidArgumentError(gguf::Cat("slots: value ", i, " is not finite"));
+  }
+  std::vector<float> y(slots.begin(), slots.end()), t(y);
+  RmsNormRows(t.data(), w.dec_norm.data(), M, R);
+  std::vector<float> up(static_cast<size_t>(M * w.ff_dim)), down(y.size());
+  CW_RETURN_IF_ERROR(ApplyAffine(w.dec_up, t.data(), M, up.data()));
+  for (float& a : up) a = GeluTanh(a);
+  CW_RETURN_IF_ERROR(ApplyAffine(w.dec_down, up.data(), M, down.data()));
+  for (size_t i = 0; i < y.size(); ++i) y[i] += down[i];
+  std::vector<std::vector<float>> layers(static_cast<size_t>(impl_->receiver.n_layer));
+  for (size_t j = 0; j < w.receiver_layers.size(); ++j) {
+    const Affine& k = w.dec_k[j];
+    const Affine& v = w.dec_v[j];
+    std::vector<float>& out = layers[static_cast<size_t>(w.receiver_layers[j])];
+    out.resize(static_cast<size_t>(M * (k.n_out + v.n_out)));
+    CW_RETURN_IF_ERROR(ApplyAffine(k, y.data(), M, out.data()));
+    CW_RETURN_IF_ERROR(ApplyAffine(v, y.data(), M, out.data() + M * k.n_out));
+  }
+  return layers;
+}
+
+absl::Status LcfAdapter::Import(const model::Model& receiver, model::Session& session,
+                                std::span<const float> slots) const {
+  const model::HParams& hp = receiver.hparams();
+  CW_RETURN_IF_ERROR(CheckShape(impl_->receiver, hp, "receiver"));
+  const std::vector<int64_t>& pinned = impl_->w.receiver_layers;
+  for (int64_t il = 0, j = 0; il < hp.n_layer; ++il) {
+    const bool in_file = j < static_cast<int64_t>(pinned.size()) && pinned[static_cast<size_t>(j)] == il;
+    if (in_file) ++j;
+    if (in_file != TakesPins(hp, il)) {
+      return absl::FailedPreconditionError(gguf::Cat(
+          "adapter ", impl_->name, ": receiver layer ", il, in_file ? " takes no pins" : " takes pins",
+          " but the adapter ", in_file ? "writes" : "does not write", " it"));
+    }
+  }
+  CW_ASSIGN_OR_RETURN(std::vector<std::vector<float>> layers, Decode(slots));
+  const int64_t M = impl_->w.n_slots;
+  const int64_t n_k = hp.n_head_kv * hp.head_dim_k;
+  std::vector<cache::PinnedKv> pins(static_cast<size_t>(hp.n_layer));
+  for (size_t il = 0; il < layers.size(); ++il) {
+    if (layers[il].empty()) continue;
+    pins[il] = {layers[il].data(), layers[il].data() + M * n_k};
+  }
+  return session.Pin(M, pins);
+}
+
+}  // namespace cachewire::adapter

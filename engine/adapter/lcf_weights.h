@@ -1,0 +1,53 @@
+// The tensors of an LCF adapter file, dequantised to f32 and checked against the two models'
+// identities at load (tools/train/lcf_adapter.py names and shapes them; lcf_adapter.h says what
+// they compute). Small (well under a million parameters), so f32 costs nothing and keeps the
+// encoder and decoder bit-comparable with the torch reference.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/adapter/model_identity.h"
+
+namespace cachewire::gguf {
+class File;
+}
+
+namespace cachewire::adapter {
+
+// y = W x + b for each row x: W (n_out, n_in) row-major; b (n_bias_rows, n_out) or empty.
+struct Affine {
+  std::vector<float> w;
+  std::vector<float> b;
+  int64_t n_in = 0;
+  int64_t n_out = 0;
+};
+
+// y (n_rows, n_out) = x (n_rows, n_in) W^T + b[bias_row].
+absl::Status ApplyAffine(const Affine& a, const float* x, int64_t n_rows, float* y,
+                         int64_t bias_row = 0);
+
+struct LcfWeights {
+  int64_t n_slots = 0;     // M
+  int64_t slot_dim = 0;    // r
+  int64_t pool_heads = 0;  // divides r
+  int64_t ff_dim = 0;
+  std::vector<Affine> enc_in;        // per sharer layer: (r, dk + dv), bias (n_head_kv, r)
+  std::vector<float> enc_norm;       // (r)
+  std::vector<float> enc_query;      // (M, r)
+  Affine pool_k, pool_v;             // (r, r), no bias
+  Affine enc_out;                    // (r, r)
+  std::vector<float> dec_norm;       // (r)
+  Affine dec_up;                     // (ff, r)
+  Affine dec_down;                   // (r, ff)
+  std::vector<int64_t> receiver_layers;  // layers that take pins, ascending
+  std::vector<Affine> dec_k, dec_v;      // per such layer: (n_head_kv * d, r)
+};
+
+// InvalidArgument naming the file and the key or tensor for anything missing, mistyped or of
+// the wrong shape.
+absl::StatusOr<LcfWeights> LoadLcfWeights(const gguf::File& file, const ModelIdentity& sharer,
+                                          const ModelIdentity& receiver);
+
+}  // namespace cachewire::adapter

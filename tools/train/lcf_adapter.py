@@ -1,0 +1,138 @@
+"""The Latent Cache Flow adapter (LCF.md) in torch: the network cachewire's engine/adapter/ runs,
+tensor for tensor (names are the GGUF ones with '.' as '__').
+
+Encoder (sharer side), over every kept cache entry e of every (sharer layer l, kv-head h) (heads
+may keep different entries under L2 eviction, so each is an item of its own):
+    x = [k; v]                                    the key un-rotated (after QK-norm where the model has it)
+    u = rmsnorm(W_l x + b_l[h]) * enc.norm        width r; the bias per (layer, head) tells them apart
+    slots = enc.out(concat_h softmax(Q_h K_h^T / sqrt(r/H)) V_h)
+        Q = enc.query (M, r), K = enc.pool_k(u), V = enc.pool_v(u), H = pool heads
+Decoder (receiver side), on the f16 slots z (M, r):
+    y = z + dec.down(gelu_tanh(dec.up(rmsnorm(z) * dec.norm)))
+    per receiver layer l that takes pins: k = dec.k.l(y), v = dec.v.l(y)   (M, Hkv, D) each
+    keys un-rotated: the receiver's cache rotates them for the positions they are pinned at.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, asdict, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+NORM_EPS = 1e-6
+
+
+@dataclass
+class LcfConfig:
+    sharer_layers: list[int]       # per sharer layer: head_dim_k + head_dim_v
+    receiver_kv: tuple[int, int, int]   # receiver (n_head_kv, head_dim_k, head_dim_v)
+    receiver_layers: list[int]     # receiver layers that take pins
+    sharer_kv_heads: int = 1
+    n_slots: int = 32              # M
+    slot_dim: int = 256            # r
+    pool_heads: int = 4
+    ff_mult: int = 2
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ItemProjection(nn.Module):
+    """[k; v] of one kv-head's entry -> width r: a weight per layer, a bias per (layer, head)."""
+
+    def __init__(self, n_in: int, n_heads: int, r: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(r, n_in) / math.sqrt(n_in))
+        self.bias = nn.Parameter(torch.zeros(n_heads, r))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, Hkv, N, n_in) -> (B, Hkv, N, r)."""
+        return x @ self.weight.t() + self.bias[None, :, None, :]
+
+
+def rms(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + NORM_EPS) * w
+
+
+class LcfAdapter(nn.Module):
+    def __init__(self, c: LcfConfig):
+        super().__init__()
+        self.c = c
+        r, M = c.slot_dim, c.n_slots
+        self.enc_in = nn.ModuleList(ItemProjection(n, c.sharer_kv_heads, r) for n in c.sharer_layers)
+        self.enc_norm = nn.Parameter(torch.ones(r))
+        self.enc_query = nn.Parameter(torch.randn(M, r) / math.sqrt(r))
+        self.enc_pool_k = nn.Linear(r, r, bias=False)
+        self.enc_pool_v = nn.Linear(r, r, bias=False)
+        self.enc_out = nn.Linear(r, r)
+        self.dec_norm = nn.Parameter(torch.ones(r))
+        self.dec_up = nn.Linear(r, c.ff_mult * r)
+        self.dec_down = nn.Linear(c.ff_mult * r, r)
+        hkv, dk, dv = c.receiver_kv
+        self.dec_k = nn.ModuleList(nn.Linear(r, hkv * dk) for _ in c.receiver_layers)
+        self.dec_v = nn.ModuleList(nn.Linear(r, hkv * dv) for _ in c.receiver_layers)
+
+    # ---- encoder --------------------------------------------------------------------------
+    def encode(self, entries: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """entries: per sharer layer (k (B, Hkv, N, Dk) plain, v (B, Hkv, N, Dv), keep (B, N)).
+        Returns slots (B, M, r)."""
+        items, keep = [], []
+        for proj, (k, v, ok) in zip(self.enc_in, entries):
+            B, Hkv, N, _ = k.shape
+            items.append(proj(torch.cat((k, v), dim=-1)).reshape(B, Hkv * N, -1))
+            keep.append(ok.repeat(1, Hkv))
+        u = rms(torch.cat(items, dim=1), self.enc_norm)                 # (B, I, r)
+        ok = torch.cat(keep, dim=1)                                      # (B, I)
+        B, I, r = u.shape
+        H, dh = self.c.pool_heads, r // self.c.pool_heads
+        K = self.enc_pool_k(u).view(B, I, H, dh).transpose(1, 2)       # (B, H, I, dh)
+        V = self.enc_pool_v(u).view(B, I, H, dh).transpose(1, 2)
+        Q = self.enc_query.view(1, -1, H, dh).transpose(1, 2)          # (1, H, M, dh)
+        s = (Q @ K.transpose(-1, -2)) / math.sqrt(dh)                   # (B, H, M, I)
+        s = s.masked_fill(~ok[:, None, None, :], float("-inf"))
+        pooled = (s.softmax(-1) @ V).transpose(1, 2).reshape(B, -1, r)  # (B, M, r)
+        return self.enc_out(pooled)
+
+    # ---- decoder --------------------------------------------------------------------------
+    def decode(self, slots: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """slots (B, M, r) -> per pinned receiver layer (k, v), each (B, Hkv, M, D), keys plain."""
+        y = slots + self.dec_down(F.gelu(self.dec_up(rms(slots, self.dec_norm)), approximate="tanh"))
+        B, M, _ = y.shape
+        hkv, dk, dv = self.c.receiver_kv
+        out = []
+        for lk, lv in zip(self.dec_k, self.dec_v):
+            k = lk(y).view(B, M, hkv, dk).transpose(1, 2)
+            v = lv(y).view(B, M, hkv, dv).transpose(1, 2)
+            out.append((k, v))
+        return out
+
+    # ---- GGUF names -----------------------------------------------------------------------
+    def gguf_tensors(self) -> dict[str, torch.Tensor]:
+        t: dict[str, torch.Tensor] = {}
+        for il, lin in enumerate(self.enc_in):
+            t[f"enc.in.{il}.weight"], t[f"enc.in.{il}.bias"] = lin.weight, lin.bias
+        t["enc.norm.weight"] = self.enc_norm
+        t["enc.query.weight"] = self.enc_query
+        t["enc.pool_k.weight"] = self.enc_pool_k.weight
+        t["enc.pool_v.weight"] = self.enc_pool_v.weight
+        t["enc.out.weight"], t["enc.out.bias"] = self.enc_out.weight, self.enc_out.bias
+        t["dec.norm.weight"] = self.dec_norm
+        t["dec.up.weight"], t["dec.up.bias"] = self.dec_up.weight, self.dec_up.bias
+        t["dec.down.weight"], t["dec.down.bias"] = self.dec_down.weight, self.dec_down.bias
+        for lk, lv, il in zip(self.dec_k, self.dec_v, self.c.receiver_layers):
+            t[f"dec.k.{il}.weight"], t[f"dec.k.{il}.bias"] = lk.weight, lk.bias
+            t[f"dec.v.{il}.weight"], t[f"dec.v.{il}.bias"] = lv.weight, lv.bias
+        return t
+
+
+def n_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+def upgrade_state(state: dict) -> dict:
+    """Checkpoints from before per-head item biases stored enc_in.l.bias as (r): one head."""
+    return {k: (v[None, :] if k.startswith("enc_in.") and k.endswith(".bias") and v.dim() == 1 else v)
+            for k, v in state.items()}

@@ -1,0 +1,180 @@
+"""Trains an LCF adapter for one sharer -> receiver pair of the shipped agents, both frozen
+(LCF.md): the loss is the receiver's cross-entropy on the answer, given the imported slots, its
+own different context and the question. Resumable: a checkpoint every few minutes.
+
+  train_lcf.py --sharer cw-llama --receiver cw-gemma3 [--minutes 40] [--out DIR]
+
+Episodes come from the suite's train split (facts, multi-fact, passkey), each with the episode's
+question and up to two more about other records, all answered from the same slots; receiver
+contexts are the episodes' own unrelated texts, so the adapter learns to be context-agnostic.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "suite"))
+import agents  # noqa: E402
+import episodes  # noqa: E402
+import handoff  # noqa: E402
+import kv_forward as kvf  # noqa: E402
+import lcf_adapter  # noqa: E402
+
+FAMILIES = (("facts", 0.5), ("multi_fact", 0.3), ("passkey", 0.2))
+QUESTIONS_PER_EPISODE = 3
+
+
+def adapter_config(sharer: handoff.Agent, receiver: handoff.Agent, n_slots: int, slot_dim: int):
+    s, r = sharer.model.c, receiver.model.c
+    return lcf_adapter.LcfConfig(
+        sharer_layers=[2 * s.head_dim] * s.n_layer, sharer_kv_heads=s.n_head_kv,
+        receiver_kv=(r.n_head_kv, r.head_dim, r.head_dim),
+        receiver_layers=kvf.pinnable_layers(receiver.model), n_slots=n_slots, slot_dim=slot_dim)
+
+
+class EpisodeStream:
+    """Endless train-split episodes that fit both agents' contexts."""
+
+    def __init__(self, sharer: handoff.Agent, receiver: handoff.Agent, split: str, seed: int):
+        self.sharer, self.receiver, self.split = sharer, receiver, split
+        self.rng = random.Random(seed)
+        self.chunk = 0
+        self.seed = seed
+        self.buf: list = []
+
+    def _refill(self) -> None:
+        count = lambda s: len(self.sharer.tok.encode(s))  # noqa: E731
+        for fam, _ in FAMILIES:
+            opts = {"count_tokens": count, "context_tokens": (100, self.sharer.n_ctx - 40)} \
+                if fam == "passkey" else {}
+            n = 64 if fam != "passkey" else 16
+            self.buf += [(fam, e) for e in episodes.generate(
+                self.split, fam, n, seed=self.seed * 100000 + self.chunk, **opts)]
+        self.chunk += 1
+        self.rng.shuffle(self.buf)
+
+    def take(self) -> episodes.Episode:
+        while True:
+            r, total = self.rng.random(), 0.0
+            for fam, w in FAMILIES:
+                total += w
+                if r <= total:
+                    break
+            if not any(f == fam for f, _ in self.buf):
+                self._refill()
+            i = next(i for i, (f, _) in enumerate(self.buf) if f == fam)
+            return self.buf.pop(i)[1]
+
+
+def make_batch(stream: EpisodeStream, n_episodes: int, rng: random.Random, questions: int):
+    sh, rc = stream.sharer, stream.receiver
+    s_rows, ctx_rows, qa_rows, owner = [], [], [], []
+    while len(s_rows) < n_episodes:
+        e = stream.take()
+        s_ids = handoff.context_ids(sh, e.sharer_context)
+        c_ids = handoff.context_ids(rc, e.receiver_context)
+        qas = [(e.question, e.answer)]
+        if questions > 1 and not e.family.endswith("passkey"):
+            qas += episodes._extra_questions(e, rng, questions - 1)
+        rows = [handoff.question_ids(rc, q, a) for q, a in qas]
+        if len(s_ids) > sh.n_ctx or len(c_ids) + max(len(q) + len(a) for q, a in rows) > 300:
+            continue
+        for qa in rows:
+            ctx_rows.append(c_ids)
+            qa_rows.append(qa)
+            owner.append(len(s_rows))
+        s_rows.append(s_ids)
+    return s_rows, ctx_rows, qa_rows, torch.tensor(owner)
+
+
+def step_loss(adapter, sharer, receiver, batch):
+    s_rows, ctx_rows, qa_rows, owner = batch
+    slots = handoff.sharer_slots(adapter, sharer, s_rows)[owner]
+    pins = adapter.decode(slots)
+    return handoff.receiver_answer(receiver, ctx_rows, qa_rows, pins, adapter.c.receiver_layers)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sharer", required=True, choices=sorted(agents.AGENTS))
+    ap.add_argument("--receiver", required=True, choices=sorted(agents.AGENTS))
+    ap.add_argument("--minutes", type=float, default=40.0)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--episodes", type=int, default=8, help="episodes per step")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--slots", type=int, default=32)
+    ap.add_argument("--slot-dim", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    out = args.out or os.path.join(agents.BUILD_DIR, f"lcf-{args.sharer}-{args.receiver}")
+    os.makedirs(out, exist_ok=True)
+    sharer, receiver = handoff.load_agent(args.sharer), handoff.load_agent(args.receiver)
+    cfg = adapter_config(sharer, receiver, args.slots, args.slot_dim)
+    adapter = lcf_adapter.LcfAdapter(cfg)
+    opt = torch.optim.AdamW(adapter.parameters(), lr=args.lr, weight_decay=0.01)
+    ck_path = os.path.join(out, "checkpoint.pt")
+    step, spent = 0, 0.0
+    if os.path.exists(ck_path):
+        ck = torch.load(ck_path, map_location="cpu")
+        adapter.load_state_dict(ck["adapter"])
+        opt.load_state_dict(ck["opt"])
+        step, spent = ck["step"], ck["seconds"]
+        print(f"resumed at step {step} ({spent / 60:.1f} min)", flush=True)
+    stream = EpisodeStream(sharer, receiver, "train", args.seed + step)
+    dev = EpisodeStream(sharer, receiver, "dev", 7)
+    dev_batches = [make_batch(dev, 16, random.Random(i), 1) for i in range(4)]
+    rng = random.Random(args.seed * 7919 + step)
+    log = open(os.path.join(out, "train.log"), "a")
+    started, last_save = time.time() - spent, time.time()
+    budget = args.minutes * 60
+
+    def save() -> None:
+        torch.save({"adapter": adapter.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "seconds": time.time() - started, "config": cfg.to_dict(),
+                    "sharer": args.sharer, "receiver": args.receiver}, ck_path + ".tmp")
+        os.replace(ck_path + ".tmp", ck_path)
+
+    ema = None
+    while time.time() - started < budget:
+        warm = min(1.0, (step + 1) / 100)
+        lr = args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - started) / budget))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        loss, hit = step_loss(adapter, sharer, receiver,
+                              make_batch(stream, args.episodes, rng, QUESTIONS_PER_EPISODE))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(adapter.parameters(), 1.0)
+        opt.step()
+        step += 1
+        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        if step % 50 == 0:
+            with torch.no_grad():
+                acc = torch.cat([step_loss(adapter, sharer, receiver, b)[1] for b in dev_batches])
+            rec = {"step": step, "min": round((time.time() - started) / 60, 2), "loss": round(ema, 4),
+                   "train_em": round(hit.float().mean().item(), 3),
+                   "dev_em": round(acc.float().mean().item(), 3), "lr": lr}
+            print(json.dumps(rec), flush=True)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+        if time.time() - last_save > 180:
+            save()
+            last_save = time.time()
+    save()
+    print(f"done: step {step}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
