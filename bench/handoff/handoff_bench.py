@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""The handoff suite through the real daemons (BENCH.md `handoff`, LCF.md): every mode on the
+same committed episodes in one run, then the handoff latency against the sharer's context length.
+
+    bench/run handoff [--quick] [--n N] [--splits test,heldout] [--families facts,multi_fact,passkey]
+                      [--lengths 256,512,1024,2048,4096] [--reps 3] [--reverse]
+
+Starts `cachewire up` on a generated config (the two shipped agents, the adapters found in
+models/adapters/), opens one sharer session per episode and, per mode, a fresh receiver session
+holding the receiver's own context; then Handoff(mode) and a greedy answer to the question.
+Latency is from the Handoff request to the receiver's first answer token; bytes are the router's
+bytes_moved. Accuracy is exact match (tools/suite/score.py). Last line, for scripts:
+  handoff: split=heldout none=A text_context=A text_summary=A c2c=A lcf=A lcf_ms=T
+           text_summary_ms=T text_context_ms=T lcf_bytes=N c2c_bytes=N
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools", "suite"))
+sys.path.insert(0, HERE)
+import episodes  # noqa: E402
+import score  # noqa: E402
+from local_stack import LocalStack  # noqa: E402
+
+MODES = ("NONE", "TEXT_CONTEXT", "TEXT_SUMMARY", "C2C", "LCF")
+# Sessions bounded so that they take pins and stream contexts past the agents' 512 positions;
+# budget + slack fill those positions, and budget 448 never evicts an episode's own context.
+BOUNDED = {"bounded": True, "budget": 448, "slack": 64, "window": 256}
+
+
+def percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] if xs else float("nan")
+
+
+class Runner:
+    def __init__(self, stack: LocalStack, sharer: str, receiver: str):
+        self.s, self.sharer, self.receiver = stack, sharer, receiver
+        self.pb = stack.pb
+
+    def session(self, agent: str, text: str) -> str:
+        sid = self.s.call("CreateSession", self.pb.CreateSessionRequest(
+            agent=agent, policy=self.pb.CachePolicy(**BOUNDED))).session_id
+        self.s.call("Append", self.pb.AppendRequest(session_id=sid, text=text))
+        return sid
+
+    def close(self, sid: str) -> None:
+        self.s.call("CloseSession", self.pb.CloseSessionRequest(session_id=sid))
+
+    def handoff_and_answer(self, sharer_sid: str, receiver_ctx: str, question: str, mode: str):
+        """(answer text, ms from Handoff to the first answer token, bytes moved) or None when
+        the mode is not available (its gRPC error is returned instead)."""
+        rsid = self.session(self.receiver, receiver_ctx)
+        try:
+            req = self.pb.HandoffRequest(from_session_id=sharer_sid, to_session_id=rsid,
+                                         mode=getattr(self.pb, f"HANDOFF_MODE_{mode}"))
+            if mode == "TEXT_SUMMARY":
+                req.summary_prompt, req.summary_max_tokens = " Summary:", 160
+            t0 = time.perf_counter()
+            try:
+                moved = self.s.call("Handoff", req)
+            except self.s.grpc.RpcError as e:
+                return e
+            gen = self.pb.GenerateRequest(session_id=rsid, text=f" Question: {question} Answer:",
+                                          sampling=self.pb.SamplingParams(max_tokens=24, temperature=0,
+                                                                          stop=["\n"]))
+            text, first = "", None
+            for msg in self.s.stream("Generate", gen):
+                if msg.HasField("tokens"):
+                    if first is None:
+                        first = time.perf_counter()
+                    text += msg.tokens.text
+            return text, 1000.0 * ((first or time.perf_counter()) - t0), moved.bytes_moved
+        finally:
+            self.close(rsid)
+
+
+def run_split(r: Runner, split: str, families: list[str], n: int) -> dict:
+    path = os.path.join(ROOT, "tools", "suite", "data", f"{split}.jsonl")
+    eps = [e for e in episodes.load_episodes(path) if e.family in families]
+    per_fam: dict[str, list] = {f: [] for f in families}
+    for e in eps:
+        if len(per_fam[e.family]) < n:
+            per_fam[e.family].append(e)
+    rows = {m: [] for m in MODES}
+    unavailable: dict[str, str] = {}
+    for fam, chosen in per_fam.items():
+        for e in chosen:
+            ssid = r.session(r.sharer, e.sharer_context)
+            try:
+                for mode in MODES:
+                    if mode in unavailable:
+                        continue
+                    out = r.handoff_and_answer(ssid, e.receiver_context, e.question, mode)
+                    if isinstance(out, Exception):
+                        unavailable[mode] = f"{out.code().name}: {out.details()}"
+                        continue
+                    text, ms, nbytes = out
+                    rows[mode].append((fam, score.exact_match(text, e.answer), ms, nbytes))
+            finally:
+                r.close(ssid)
+    return {"rows": rows, "unavailable": unavailable}
+
+
+def summarize(split: str, res: dict, families: list[str]) -> tuple[list[str], dict]:
+    lines = [f"split={split}", f"| mode | " + " | ".join(families) + " | all | ms p50 | ms p95 | bytes p50 |",
+             "|---" * (len(families) + 5) + "|"]
+    figures = {}
+    for mode in MODES:
+        rows = res["rows"][mode]
+        if not rows:
+            lines.append(f"| {mode} | " + " | ".join("-" for _ in families) +
+                         f" | - | - | - | - |  ({res['unavailable'].get(mode, 'no rows')})")
+            continue
+        accs = []
+        for fam in families:
+            hits = [ok for f, ok, _, _ in rows if f == fam]
+            accs.append(f"{100.0 * sum(hits) / len(hits):.1f}% (n={len(hits)})" if hits else "-")
+        acc = 100.0 * sum(ok for _, ok, _, _ in rows) / len(rows)
+        ms = [x for _, _, x, _ in rows]
+        nb = [b for _, _, _, b in rows]
+        figures[mode] = (acc, statistics.median(ms), statistics.median(nb))
+        lines.append(f"| {mode} | " + " | ".join(accs) + f" | {acc:.1f}% | {statistics.median(ms):.1f} | "
+                     f"{percentile(ms, 0.95):.1f} | {statistics.median(nb):.0f} |")
+    return lines, figures
+
+
+def latency_curve(r: Runner, lengths: list[int], reps: int) -> list[str]:
+    """Handoff latency per mode against the sharer's context length (tokens, counted by the
+    sharer's worker), on corpus-like filler; the question and accuracy do not matter here."""
+    filler = episodes._default_filler("test")(__import__("random").Random(5))
+    lines = ["| sharer tokens | " + " | ".join(f"{m} ms p50" for m in ("LCF", "TEXT_CONTEXT", "TEXT_SUMMARY"))
+             + " | LCF vs TEXT_SUMMARY | LCF vs TEXT_CONTEXT |", "|---" * 6 + "|"]
+    words: list[str] = []
+    for L in lengths:
+        ssid = r.session(r.sharer, "The records follow .")
+        try:
+            have = 0
+            while have < L:   # grow in chunks, reading the true token count back
+                while len(words) < 400:
+                    words += next(filler).split()
+                chunk, words = " " + " ".join(words[:200]), words[200:]
+                r.s.call("Append", r.pb.AppendRequest(session_id=ssid, text=chunk))
+                have = r.s.call("GetSession", r.pb.GetSessionRequest(session_id=ssid)).stats.cache.n_past
+            med = {}
+            for mode in ("LCF", "TEXT_CONTEXT", "TEXT_SUMMARY"):
+                ms = []
+                for _ in range(reps):
+                    out = r.handoff_and_answer(ssid, "Nothing yet .", "What is the code ?", mode)
+                    if isinstance(out, Exception):
+                        break
+                    ms.append(out[1])
+                med[mode] = statistics.median(ms) if ms else float("nan")
+            lines.append(f"| {have} | {med['LCF']:.1f} | {med['TEXT_CONTEXT']:.1f} | {med['TEXT_SUMMARY']:.1f} | "
+                         f"{med['TEXT_SUMMARY'] / med['LCF']:.1f}x faster | {med['TEXT_CONTEXT'] / med['LCF']:.1f}x faster |")
+        finally:
+            r.close(ssid)
+    return lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--n", type=int, default=30, help="episodes per family and split")
+    ap.add_argument("--splits", default="test,heldout")
+    ap.add_argument("--families", default="facts,multi_fact,passkey")
+    ap.add_argument("--lengths", default="256,512,1024,2048,4096")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reverse", action="store_true", help="cw-gemma3 shares, cw-llama receives")
+    args = ap.parse_args()
+    if args.quick:
+        args.n, args.splits, args.lengths, args.reps = 4, "heldout", "256,1024", 1
+    families = args.families.split(",")
+    agents = ("coder", "planner") if args.reverse else ("planner", "coder")
+    with LocalStack(ROOT, args.build) as stack:
+        r = Runner(stack, *agents)
+        print(f"sharer {agents[0]} -> receiver {agents[1]}; adapters: {', '.join(stack.adapters) or 'none'}")
+        last = None
+        for split in args.splits.split(","):
+            lines, figures = summarize(split, run_split(r, split, families, args.n), families)
+            print("\n".join(lines), flush=True)
+            last = (split, figures)
+        print("\nhandoff latency against the sharer's context length (ms, median of "
+              f"{args.reps}):")
+        print("\n".join(latency_curve(r, [int(x) for x in args.lengths.split(",")], args.reps)), flush=True)
+    split, f = last
+    acc = lambda m: f"{f[m][0]:.1f}" if m in f else "na"            # noqa: E731
+    ms = lambda m: f"{f[m][1]:.1f}" if m in f else "na"             # noqa: E731
+    nb = lambda m: f"{f[m][2]:.0f}" if m in f else "na"             # noqa: E731
+    print(f"handoff: split={split} none={acc('NONE')} text_context={acc('TEXT_CONTEXT')} "
+          f"text_summary={acc('TEXT_SUMMARY')} c2c={acc('C2C')} lcf={acc('LCF')} lcf_ms={ms('LCF')} "
+          f"text_summary_ms={ms('TEXT_SUMMARY')} text_context_ms={ms('TEXT_CONTEXT')} "
+          f"lcf_bytes={nb('LCF')} c2c_bytes={nb('C2C')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
