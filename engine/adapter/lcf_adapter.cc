@@ -54,8 +54,9 @@ absl::Status CheckShape(const ModelIdentity& want, const model::HParams& hp, std
   return absl::OkStatus();
 }
 
-bool TakesPins(const model::HParams& hp, int64_t il) {
-  return !(hp.IsLocalLayer(il) && hp.sliding_window > 0);
+// The window a layer's queries see (0: the whole context).
+int64_t SlidingWindow(const model::HParams& hp, int64_t il) {
+  return hp.IsLocalLayer(il) ? hp.sliding_window : 0;
 }
 
 }  // namespace
@@ -123,7 +124,7 @@ absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Items(const model::Model& m
   std::vector<int32_t> back;  // minus each key's position: rotating by it un-rotates
   kernels::RopeTable table;
   for (int64_t il = 0; il < hp.n_layer; ++il) {
-    const int64_t window = TakesPins(hp, il) ? 0 : hp.sliding_window;
+    const int64_t window = SlidingWindow(hp, il);
     const int32_t next = c.NextPosition(il);
     for (int64_t h = 0; h < hp.n_head_kv; ++h) {
       const cache::KvHeadView view = c.View(il, h);
@@ -233,15 +234,10 @@ absl::Status LcfAdapter::Import(const model::Model& receiver, model::Session& se
                                 std::span<const float> slots) const {
   const model::HParams& hp = receiver.hparams();
   CW_RETURN_IF_ERROR(CheckShape(impl_->receiver, hp, "receiver"));
-  const std::vector<int64_t>& pinned = impl_->w.receiver_layers;
-  for (int64_t il = 0, j = 0; il < hp.n_layer; ++il) {
-    const bool in_file = j < static_cast<int64_t>(pinned.size()) && pinned[static_cast<size_t>(j)] == il;
-    if (in_file) ++j;
-    if (in_file != TakesPins(hp, il)) {
-      return absl::FailedPreconditionError(gguf::Cat(
-          "adapter ", impl_->name, ": receiver layer ", il, in_file ? " takes no pins" : " takes pins",
-          " but the adapter ", in_file ? "writes" : "does not write", " it"));
-    }
+  if (static_cast<int64_t>(impl_->w.receiver_layers.size()) != hp.n_layer) {  // every layer takes pins
+    return absl::FailedPreconditionError(gguf::Cat("adapter ", impl_->name, ": writes ",
+                                                   impl_->w.receiver_layers.size(), " of the receiver's ",
+                                                   hp.n_layer, " layers"));
   }
   CW_ASSIGN_OR_RETURN(std::vector<std::vector<float>> layers, Decode(slots));
   const int64_t M = impl_->w.n_slots;

@@ -12,8 +12,9 @@
 // (a sliding-window layer: its last window - 1; pinned entries excluded), keys un-rotated, is
 // projected to width r per layer, RMS-normed, and pooled into M slots by multi-head attention
 // from M learned queries, then one output projection. Decoder: a residual GELU MLP over the
-// slots, then per receiver layer that takes pins a linear map to M (key, value) pairs per
-// kv-head; Import pins them after the receiver session's sinks (Session::Pin), atomically.
+// slots, then per receiver layer a linear map to M (key, value) pairs per kv-head; Import pins
+// them into the receiver session (Session::Pin: after the sinks, or beside a sliding-window
+// layer's ring), atomically.
 // tools/train/lcf_adapter.py is the same network in torch (golden files check the two agree).
 //
 // Const methods only: one loaded adapter serves concurrent sessions (each call allocates its
@@ -69,7 +70,7 @@ class LcfAdapter {
                       std::span<const float> slots) const;
 
   // The decoder alone: per receiver layer, M x n_head_kv x head_dim keys (un-rotated) then
-  // values; empty for layers that take no pins (tests and goldens).
+  // values (tests and goldens).
   absl::StatusOr<std::vector<std::vector<float>>> Decode(std::span<const float> slots) const;
 
  private:

@@ -17,13 +17,24 @@
 namespace cachewire::cache {
 namespace {
 
-int64_t RingCapFor(const CacheLayerSpec& spec, const CachePolicy& policy) {
-  return spec.sliding_window > 0 ? spec.sliding_window - 1 + policy.slack : 0;
+// Most pins a session may import (Pin's bound), which a ring also makes room for.
+int64_t MaxPins(const CachePolicy& policy) {
+  return std::max<int64_t>(0, policy.budget - policy.n_sink - policy.window);
 }
 
-int64_t RingCapMax(const std::vector<KvRows>& layers) {
+// A ring's own entries: its window - 1 and one step.
+int64_t RingOwnCap(int64_t window, const CachePolicy& policy) {
+  return window > 0 ? window - 1 + policy.slack : 0;
+}
+
+// A ring's storage: its own entries and room for pins.
+int64_t RingCapFor(const CacheLayerSpec& spec, const CachePolicy& policy) {
+  return spec.sliding_window > 0 ? RingOwnCap(spec.sliding_window, policy) + MaxPins(policy) : 0;
+}
+
+int64_t RingCapMax(const std::vector<KvRows>& layers, const CachePolicy& policy) {
   int64_t m = 0;
-  for (const KvRows& l : layers) m = l.ring() ? std::max(m, l.cap) : m;
+  for (const KvRows& l : layers) m = std::max(m, RingOwnCap(l.window, policy));
   return m;
 }
 
@@ -79,7 +90,7 @@ class BoundedKvCache final : public KvCache {
     for (const KvRows& l : layers_) {
       s.entries_per_layer.push_back(l.n * shape_.n_head_kv);
       s.entries += l.n * shape_.n_head_kv;
-      if (!l.ring()) s.pinned_entries += n_pinned_ * shape_.n_head_kv;
+      s.pinned_entries += (l.ring() ? l.pins : n_pinned_) * shape_.n_head_kv;
     }
     s.max_entries = policy_.max_entries();
     s.bytes = bytes();
@@ -101,17 +112,17 @@ class BoundedKvCache final : public KvCache {
     bool evicted = false;
     for (size_t il = 0; il < layers_.size(); ++il) {
       KvRows& l = layers_[il];
-      if (l.n + n_tokens <= l.cap) continue;
       if (l.ring()) {
-        l.DropOldest(l.n - (l.window - 1));
-      } else {
+        if (l.n - l.pins + n_tokens <= RingOwnCap(l.window, policy_)) continue;
+        l.DropOldest(l.n - l.pins - (l.window - 1));
+      } else if (l.n + n_tokens > l.cap) {
         CW_RETURN_IF_ERROR(
             Evict(static_cast<int64_t>(il), policy_.budget, policy_.n_sink + n_pinned_));
         evicted = true;
       }
     }
     if (evicted) ++n_compactions_;
-    if (RingCapMax(layers_) > 0 && n_past_ - ring_base_ + n_tokens > ring_rebase_at_) {
+    if (RingCapMax(layers_, policy_) > 0 && n_past_ - ring_base_ + n_tokens > ring_rebase_at_) {
       CW_RETURN_IF_ERROR(RebaseRings());
     }
     step_.Begin(n_tokens);
@@ -147,7 +158,7 @@ class BoundedKvCache final : public KvCache {
 
   void Clear() override {
     Rollback();
-    for (KvRows& l : layers_) l.n = 0;
+    for (KvRows& l : layers_) l.n = l.pins = 0;
     n_past_ = ring_base_ = 0;
     n_pinned_ = pin_begin_ = 0;
     n_evicted_ = n_compactions_ = 0;
@@ -166,7 +177,7 @@ class BoundedKvCache final : public KvCache {
           gguf::Cat("layers: ", pins.size(), " given for ", shape_.n_layer, " layers"));
     }
     for (size_t il = 0; il < pins.size() && n_pinned > 0; ++il) {
-      if (!layers_[il].ring() && (pins[il].k == nullptr || pins[il].v == nullptr)) {
+      if (pins[il].k == nullptr || pins[il].v == nullptr) {
         return absl::InvalidArgumentError(gguf::Cat("layers[", il, "]: null k or v"));
       }
     }
@@ -175,7 +186,11 @@ class BoundedKvCache final : public KvCache {
     int64_t new_begin = 0;
     for (size_t il = 0; il < layers_.size(); ++il) {
       KvRows& l = layers_[il];
-      if (l.ring()) continue;
+      if (l.ring()) {  // at the ring's last position: in view of the next window - 1 tokens
+        const int32_t at = std::max<int32_t>(0, NextPosition(static_cast<int64_t>(il)) - 1);
+        CW_RETURN_IF_ERROR(l.SetRingPins(n_pinned, pins[il].k, pins[il].v, at, &table_));
+        continue;
+      }
       CW_RETURN_IF_ERROR(l.Remove(pin_begin_, n_pinned_, &table_));  // the previous pins
       if (l.n + n_pinned > l.cap) {  // make room: evict the middle down to budget - n_pinned
         CW_RETURN_IF_ERROR(
@@ -219,7 +234,7 @@ class BoundedKvCache final : public KvCache {
   // Restarts ring positions near 0 (they count tokens, which would pass int32 on a long
   // stream): every ring entry moves back by the same distance, the oldest to position >= 0.
   absl::Status RebaseRings() {
-    const int64_t shift = n_past_ - ring_base_ - RingCapMax(layers_);
+    const int64_t shift = n_past_ - ring_base_ - RingCapMax(layers_, policy_);
     for (KvRows& l : layers_) {
       if (l.ring()) CW_RETURN_IF_ERROR(l.ShiftPositions(-shift, &table_));
     }
@@ -288,7 +303,7 @@ absl::StatusOr<std::unique_ptr<KvCache>> NewBoundedKvCache(const BoundedKvCacheP
   }
   int64_t ring_cap_max = 0;
   for (const CacheLayerSpec& l : p.layers) {
-    ring_cap_max = std::max(ring_cap_max, RingCapFor(l, p.policy));
+    ring_cap_max = std::max(ring_cap_max, RingOwnCap(l.sliding_window, p.policy));
   }
   if (p.ring_rebase_at > (int64_t{1} << 30) ||
       p.ring_rebase_at < 2 * (ring_cap_max + p.policy.slack)) {

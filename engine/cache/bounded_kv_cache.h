@@ -16,7 +16,8 @@
 // adds ~1e-7 relative per shift to an entry; only middle entries move, and tests bound the drift.
 //
 // Pinned entries (Pin, imported by an LCF decoder) sit right after the sinks; with them the
-// first n_sink + n_pinned slots are protected. All storage is allocated at creation (and, with a
+// first n_sink + n_pinned slots are protected. A ring holds its pins before its own entries, all
+// at the position of its last entry at import time (kv_cache.h, Pin). All storage is allocated at creation (and, with a
 // pool, reserved there), so bytes() is flat while streaming.
 #pragma once
 

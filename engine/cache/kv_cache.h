@@ -107,7 +107,9 @@ class KvCache {
   // Places n_pinned virtual entries in every (layer, kv-head) right after the sinks, keys
   // rotated for the positions they take; the policy never evicts them. Replaces the previous
   // pins atomically (n_pinned 0 removes them); on error nothing changes. layers: (n_layer).
-  // Layers the model limits to a sliding window take no pins (their entries are ignored).
+  // A layer the model limits to a sliding window holds its pins beside its ring, all at the
+  // ring's last position (max(0, NextPosition - 1)): they stay in view of the next window - 1
+  // tokens (the question and answer that follow an import), then fall out of it like the text.
   // FailedPrecondition for a cache without a bounding policy; InvalidArgument for an open step,
   // a wrong layer count, null buffers, or n_pinned above budget - n_sink - window.
   virtual absl::Status Pin(int64_t n_pinned, std::span<const PinnedKv> layers) = 0;

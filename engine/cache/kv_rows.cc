@@ -93,9 +93,38 @@ void KvRows::Move(int64_t h, int64_t from, int64_t to, int64_t count) {
 
 void KvRows::DropOldest(int64_t n_drop) {
   if (n_drop <= 0) return;
-  for (int64_t h = 0; h < shape_.n_head_kv; ++h) Move(h, n_drop, 0, n - n_drop);
-  std::copy(pos_.begin() + n_drop, pos_.begin() + n, pos_.begin());
+  for (int64_t h = 0; h < shape_.n_head_kv; ++h) Move(h, pins + n_drop, pins, n - pins - n_drop);
+  std::copy(pos_.begin() + pins + n_drop, pos_.begin() + n, pos_.begin() + pins);
   n -= n_drop;
+}
+
+absl::Status KvRows::SetRingPins(int64_t count, const float* k, const float* v, int32_t pos,
+                                 kernels::RopeTable* table) {
+  const int64_t dk = shape_.head_dim_k, dv = shape_.head_dim_v, n_kv = shape_.n_head_kv;
+  const int64_t n_own = n - pins;
+  if (count != pins) {  // the ring's own entries move to follow the new pins (positions stay)
+    for (int64_t h = 0; h < n_kv; ++h) Move(h, pins, count, n_own);
+    if (count < pins) {
+      std::copy(pos_.begin() + pins, pos_.begin() + n, pos_.begin() + count);
+    } else {
+      std::copy_backward(pos_.begin() + pins, pos_.begin() + n, pos_.begin() + count + n_own);
+    }
+  }
+  pins = count;
+  n = count + n_own;
+  if (count == 0) return absl::OkStatus();
+  shift_pos_.assign(static_cast<size_t>(count), pos);
+  CW_RETURN_IF_ERROR(kernels::BuildRopeTable(Rope(), shift_pos_, table));
+  for (int64_t h = 0; h < n_kv; ++h) {
+    for (int64_t t = 0; t < count; ++t) {
+      std::copy_n(k + (t * n_kv + h) * dk, dk, K(h, t));
+      std::copy_n(v + (t * n_kv + h) * dv, dv, V(h, t));
+      token_[static_cast<size_t>(h * cap + t)] = -1;
+    }
+    CW_RETURN_IF_ERROR(kernels::ApplyRope(*table, K(h, 0), count, 1, dk));
+  }
+  std::fill(pos_.begin(), pos_.begin() + count, pos);
+  return absl::OkStatus();
 }
 
 absl::Status KvRows::ShiftPositions(int64_t delta, kernels::RopeTable* table) {

@@ -4,7 +4,8 @@
 //
 // A policy-bounded layer's entry at slot i is at position i (the cache keeps slots contiguous),
 // so moving a key from slot i to slot j rotates it by j - i. A ring layer (sliding window) keeps
-// explicit positions, one array for all heads (a ring holds the same tokens in every head).
+// explicit positions, one array for all heads (a ring holds the same tokens in every head), and
+// holds its pins first, all at one position (the ring's last when they were imported).
 #pragma once
 
 #include <cstddef>
@@ -36,8 +37,13 @@ class KvRows {
   // tokens token0 + t, positions pos0 + t.
   void Write(int64_t n_rows, const float* k, const float* v, int64_t token0, int32_t pos0);
 
-  // Ring: drops the first n_drop entries of every head (positions stay).
+  // Ring: drops the n_drop oldest entries after the pins of every head (positions stay).
   void DropOldest(int64_t n_drop);
+  // Ring: replaces the pins (slots [0, pins)) by `count` entries of un-rotated
+  // k (count, n_head_kv, head_dim_k), v (count, n_head_kv, head_dim_v), all at position `pos`,
+  // token index -1; the ring's own entries move along (n changes by count - pins).
+  absl::Status SetRingPins(int64_t count, const float* k, const float* v, int32_t pos,
+                           kernels::RopeTable* table);
   // Ring: every entry's position (and key) moves by delta.
   absl::Status ShiftPositions(int64_t delta, kernels::RopeTable* table);
 
@@ -56,6 +62,7 @@ class KvRows {
   int64_t window = 0;  // > 0: ring of a sliding-window layer
   int64_t cap = 0;     // entries per head
   int64_t n = 0;       // committed entries per head
+  int64_t pins = 0;    // ring: pinned entries at slots [0, pins), before the ring's own
 
  private:
   kernels::RopeParams Rope() const;

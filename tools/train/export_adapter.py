@@ -64,8 +64,7 @@ def identity(path: str) -> dict:
 
 
 def pinnable_layers(ident: dict) -> list[int]:
-    if ident["architecture"] == "gemma3":
-        return [il for il in range(ident["n_layer"]) if models.gemma3_is_global(il)]
+    """Every layer takes pins (kv_forward.pinnable_layers)."""
     return list(range(ident["n_layer"]))
 
 

@@ -6,9 +6,10 @@ after the receiver's sinks, and the receiver answers the question.
   slots = sharer_slots(adapter, sharer, [ids...])
   loss, correct = receiver_answer(receiver, ctx_ids, qa_rows, pins=adapter.decode(slots))
 
-Positions follow cachewire's bounded cache (engine/cache/bounded_kv_cache.cc, Pin): the pins
-take the M positions right after the first min(n_sink, n) entries and later entries move up by
-M in the layers that take pins; sliding-window layers take none and keep their positions. The
+Positions follow cachewire's bounded cache (engine/cache/bounded_kv_cache.cc, Pin): in a
+policy-bounded layer the pins take the M positions right after the first min(n_sink, n) entries
+and later entries move up by M; a sliding-window layer's ring keeps its positions and holds its
+pins at its last one (max(0, n - 1)), in view of the next window - 1 tokens. The
 receiver's context was prefilled before the import, so it does not see the pins; the question does.
 """
 from __future__ import annotations
@@ -82,11 +83,13 @@ def sharer_slots(adapter, sharer: Agent, rows: list[list[int]]) -> torch.Tensor:
 
 
 def receiver_answer(receiver: Agent, ctx_rows: list[list[int]], qa_rows: list[tuple[list[int], list[int]]],
-                    pins: list[tuple[torch.Tensor, torch.Tensor]] | None, pin_layers: list[int] | None = None):
+                    pins: list[tuple[torch.Tensor, torch.Tensor]] | None, pin_layers: list[int] | None = None,
+                    owner: torch.Tensor | None = None):
     """ctx_rows[b]: the receiver's context (BOS first); qa_rows[b]: (question ids, answer ids);
     pins: per pinned layer (k plain, v), each (B, Hkv, M, D), for the layers pin_layers.
+    owner[b]: the row of ctx_rows that question b follows (default: b).
     Returns (mean answer cross-entropy, per-row exact match under teacher forcing (B) bool)."""
-    logits = receiver_logits(receiver, ctx_rows, [q + a for q, a in qa_rows], pins, pin_layers)
+    logits = receiver_logits(receiver, ctx_rows, [q + a for q, a in qa_rows], pins, pin_layers, owner)
     B, Tq, _ = logits.shape
     # Targets: the answer tokens, each predicted from the token before it.
     target = torch.full((B, Tq), -100, dtype=torch.long)
@@ -99,30 +102,41 @@ def receiver_answer(receiver: Agent, ctx_rows: list[list[int]], qa_rows: list[tu
 
 def receiver_logits(receiver: Agent, ctx_rows: list[list[int]], rows: list[list[int]],
                     pins: list[tuple[torch.Tensor, torch.Tensor]] | None,
-                    pin_layers: list[int] | None = None) -> torch.Tensor:
-    """Logits (B, T, n_vocab) of `rows` run after the receiver's context and the import."""
+                    pin_layers: list[int] | None = None, owner: torch.Tensor | None = None) -> torch.Tensor:
+    """Logits (B, T, n_vocab) of `rows` run after the receiver's context and the import; row b
+    follows ctx_rows[owner[b]] (each context runs once however many questions follow it)."""
     m = receiver.model
     L = m.c.n_layer
     ctx, lc = pad(ctx_rows)
-    B, Tc = ctx.shape
+    owner = torch.arange(len(ctx_rows)) if owner is None else owner
+    with torch.no_grad():
+        i0 = torch.arange(ctx.shape[1])[None, :].expand(ctx.shape)
+        ctx_out = kvf.run(m, ctx, [i0] * L, i0 < lc[:, None])
+    lc = lc[owner]
+    B, Tc = len(owner), ctx.shape[1]
     M = 0 if pins is None else pins[0][0].shape[2]
-    pinned = set(pin_layers or [])
+    pin_of = dict(zip(pin_layers or [], pins or []))
+    # Layers that shift: the bounded ones taking pins (a sliding-window layer's ring keeps its
+    # positions and puts its pins at the last one).
+    shifts = {il for il in pin_of if not m.blocks[il].is_local()}
     sink = torch.clamp(lc, max=N_SINK)[:, None]                      # (B, 1)
     i = torch.arange(Tc)[None, :].expand(B, Tc)
     # The context ran before the import, at its own positions; pinning then moved the entries
-    # after the sinks up by M (a rotation of their keys) in the layers that take pins.
-    with torch.no_grad():
-        ctx_out = kvf.run(m, ctx, [i] * L, i < lc[:, None])
+    # after the sinks up by M (a rotation of their keys) in the layers that shift.
     shifted = torch.where(i < sink, i, i + M)
     past: list[kvf.LayerKv] = []
-    pin_of = dict(zip(pin_layers or [], pins or []))
     for il in range(L):
-        kv = ctx_out.cache[il]
-        if il in pin_of:
-            k = kvf.rope_at(ctx_out.plain_k[il], shifted, kvf.layer_base(m, il), m.blocks[il].gemma)
+        c = ctx_out.cache[il]
+        kv = kvf.LayerKv(c.k[owner], c.v[owner], c.pos[owner], c.valid[owner])
+        if il in shifts:
+            k = kvf.rope_at(ctx_out.plain_k[il][owner], shifted, kvf.layer_base(m, il), m.blocks[il].gemma)
             kv = kvf.LayerKv(k, kv.v, shifted, kv.valid)
+        if il in pin_of:
             pk, pv = pin_of[il]
-            ppos = sink + torch.arange(M)[None, :]                     # (B, M)
+            if il in shifts:
+                ppos = sink + torch.arange(M)[None, :]                 # (B, M) after the sinks
+            else:
+                ppos = torch.clamp(lc - 1, min=0)[:, None].expand(B, M)  # the ring's last position
             pk = kvf.rope_at(pk, ppos, kvf.layer_base(m, il), m.blocks[il].gemma)
             kv = kvf.LayerKv(torch.cat((kv.k, pk), 2), torch.cat((kv.v, pv), 2),
                              torch.cat((kv.pos, ppos), 1),
@@ -131,7 +145,7 @@ def receiver_logits(receiver: Agent, ctx_rows: list[list[int]], rows: list[list[
     qa, lq = pad(rows)
     Tq = qa.shape[1]
     t = torch.arange(Tq)[None, :].expand(B, Tq)
-    q_pos = [lc[:, None] + t + (M if il in pinned else 0) for il in range(L)]
+    q_pos = [lc[:, None] + t + (M if il in shifts else 0) for il in range(L)]
     return kvf.run(m, qa, q_pos, t < lq[:, None], past).logits
 
 

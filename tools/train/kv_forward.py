@@ -122,8 +122,9 @@ def run(model: models.LM, ids: torch.Tensor, pos: list[torch.Tensor], valid: tor
 
 
 def pinnable_layers(model: models.LM) -> list[int]:
-    """Layers whose cache takes pinned entries: all but sliding-window (Gemma 3 local) ones."""
-    return [il for il in range(model.c.n_layer) if not model.blocks[il].is_local()]
+    """Layers whose cache takes pinned entries: every layer (a sliding-window layer's ring holds
+    its pins at its last position, so they stay in view for the next window - 1 tokens)."""
+    return list(range(model.c.n_layer))
 
 
 def encoder_visible(model: models.LM, il: int, lengths: torch.Tensor, T: int) -> torch.Tensor:

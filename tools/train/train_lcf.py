@@ -31,6 +31,9 @@ import lcf_adapter  # noqa: E402
 
 FAMILIES = (("facts", 0.5), ("multi_fact", 0.3), ("passkey", 0.2))
 QUESTIONS_PER_EPISODE = 3
+# Sharer record counts by training progress: few records first (the slots' lookup forms on
+# easy episodes), the suite's full 4-40 for the last quarter and more.
+CURRICULUM = ((4, 6), (4, 12), (4, 24), (4, 40))
 
 
 def adapter_config(sharer: handoff.Agent, receiver: handoff.Agent, n_slots: int, slot_dim: int):
@@ -50,12 +53,17 @@ class EpisodeStream:
         self.chunk = 0
         self.seed = seed
         self.buf: list = []
+        self.records = (4, 40)   # sharer records per episode (a curriculum narrows it early on)
+
+    def set_records(self, records: tuple[int, int]) -> None:
+        if records != self.records:
+            self.records, self.buf = records, []
 
     def _refill(self) -> None:
         count = lambda s: len(self.sharer.tok.encode(s))  # noqa: E731
         for fam, _ in FAMILIES:
             opts = {"count_tokens": count, "context_tokens": (100, self.sharer.n_ctx - 40)} \
-                if fam == "passkey" else {}
+                if fam == "passkey" else {"n_records": self.records}
             n = 64 if fam != "passkey" else 16
             self.buf += [(fam, e) for e in episodes.generate(
                 self.split, fam, n, seed=self.seed * 100000 + self.chunk, **opts)]
@@ -89,9 +97,9 @@ def make_batch(stream: EpisodeStream, n_episodes: int, rng: random.Random, quest
         if len(s_ids) > sh.n_ctx or len(c_ids) + max(len(q) + len(a) for q, a in rows) > 300:
             continue
         for qa in rows:
-            ctx_rows.append(c_ids)
             qa_rows.append(qa)
             owner.append(len(s_rows))
+        ctx_rows.append(c_ids)
         s_rows.append(s_ids)
     return s_rows, ctx_rows, qa_rows, torch.tensor(owner)
 
@@ -100,7 +108,7 @@ def step_loss(adapter, sharer, receiver, batch):
     s_rows, ctx_rows, qa_rows, owner = batch
     slots = handoff.sharer_slots(adapter, sharer, s_rows)[owner]
     pins = adapter.decode(slots)
-    return handoff.receiver_answer(receiver, ctx_rows, qa_rows, pins, adapter.c.receiver_layers)
+    return handoff.receiver_answer(receiver, ctx_rows, qa_rows, pins, adapter.c.receiver_layers, owner)
 
 
 def main() -> int:
@@ -110,7 +118,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=40.0)
     ap.add_argument("--out", default=None)
     ap.add_argument("--episodes", type=int, default=8, help="episodes per step")
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--slots", type=int, default=32)
     ap.add_argument("--slot-dim", type=int, default=256)
     ap.add_argument("--seed", type=int, default=1)
@@ -147,6 +155,8 @@ def main() -> int:
 
     ema = None
     while time.time() - started < budget:
+        progress = (time.time() - started) / budget
+        stream.set_records(CURRICULUM[min(len(CURRICULUM) - 1, int(progress * len(CURRICULUM) / 0.75))])
         warm = min(1.0, (step + 1) / 100)
         lr = args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - started) / budget))))
         for g in opt.param_groups:

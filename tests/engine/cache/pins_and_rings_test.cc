@@ -5,7 +5,8 @@
 // - pins into a cache with fewer tokens than n_sink: later tokens follow the pins and are sinks;
 // - a ring layer keeps its last window - 1 entries (+ one step) at token positions, needs no
 //   policy, restarts its positions near 0 on a long stream, and attention through it still
-//   sees exactly the window.
+//   sees exactly the window; it holds pins before its entries at its last position and never
+//   drops them while it moves on.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -159,7 +160,6 @@ TEST(PinnedEntriesTest, BadPinsChangeNothing) {
 TEST(RingLayerTest, KeepsItsWindowAtTokenPositions) {
   auto c = MakeCache(kPolicy, /*ring_window_layer1=*/6);
   Streamer s(c.get(), Ropes());
-  s.set_ring_layers({false, true});
   for (int i = 0; i < 30; ++i) {
     s.Step(i % 8 + 1);
     ASSERT_LE(c->View(1, 0).n, 5 + 8);
@@ -173,8 +173,39 @@ TEST(RingLayerTest, KeepsItsWindowAtTokenPositions) {
     EXPECT_EQ(v.token[j], n - v.n + j);
     EXPECT_EQ(v.pos[j], v.token[j]);
   }
-  ASSERT_TRUE(s.Pin(2).ok());  // rings take no pins
-  EXPECT_EQ(c->View(1, 0).token[0], n - v.n);
+  s.CheckEntries(1e-5);
+}
+
+TEST(RingLayerTest, HoldsItsPinsAtItsLastPositionWhileItMovesOn) {
+  auto c = MakeCache(kPolicy, /*ring_window_layer1=*/6);
+  Streamer s(c.get(), Ropes());
+  for (int i = 0; i < 6; ++i) s.Step(i % 4 + 1);
+  const int64_t n = c->n_past();
+  const int64_t own = c->View(1, 0).n;
+  ASSERT_TRUE(s.Pin(2).ok());
+  const KvHeadView p = c->View(1, 0);
+  ASSERT_EQ(p.n, own + 2);
+  for (int64_t j : {0, 1}) {
+    EXPECT_EQ(p.token[j], -1);
+    EXPECT_EQ(p.pos[j], n - 1);  // in view of the next window - 1 tokens
+  }
+  EXPECT_EQ(p.token[2], n - own);
+  EXPECT_EQ(c->Stats().pinned_entries, 2 * 2 * kShape.n_head_kv);  // both layers, every head
+  s.CheckEntries(1e-5);
+  for (int i = 0; i < 10; ++i) s.Step(3);  // the ring drops its own oldest, never its pins
+  const KvHeadView q = c->View(1, 1);
+  EXPECT_EQ(q.token[0], -1);
+  EXPECT_EQ(q.token[1], -1);
+  EXPECT_EQ(q.pos[0], n - 1);
+  EXPECT_EQ(q.token[q.n - 1], c->n_past() - 1);
+  EXPECT_LE(q.n, 2 + 5 + 8);
+  s.CheckEntries(1e-5);
+  ASSERT_TRUE(s.Pin(3).ok());  // replaced, the ring's own entries kept
+  EXPECT_EQ(c->View(1, 0).n, q.n + 1);
+  s.CheckEntries(1e-5);
+  ASSERT_TRUE(s.Pin(0).ok());
+  EXPECT_EQ(c->View(1, 0).n, q.n - 2);
+  EXPECT_GE(c->View(1, 0).token[0], 0);
   s.CheckEntries(1e-5);
 }
 
@@ -182,7 +213,6 @@ TEST(RingLayerTest, PositionsRestartOnALongStream) {
   // Ring cap 5 + 8 = 13: rebase allowed from 2 * (13 + 8) = 42.
   auto c = MakeCache(kPolicy, /*ring_window_layer1=*/6, /*rebase_at=*/64);
   Streamer s(c.get(), Ropes());
-  s.set_ring_layers({false, true});
   for (int i = 0; i < 200; ++i) {
     s.Step(i % 8 + 1);
     ASSERT_LE(c->NextPosition(1), 64);

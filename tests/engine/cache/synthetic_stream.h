@@ -138,7 +138,7 @@ class Streamer {
           }
           if (tok < 0) ++m;
         }
-        EXPECT_EQ(m, n_pinned_in(il));
+        EXPECT_EQ(m, n_pinned_);  // every layer holds the pins (a ring beside its entries)
       }
     }
     return worst;
@@ -148,11 +148,6 @@ class Streamer {
     return 0.1f * Hash(m + 1000 * round, il, h, 5000 + i);
   }
   int64_t n_pinned() const { return n_pinned_; }
-  // Pins are only placed in layers without a sliding window.
-  int64_t n_pinned_in(int64_t il) const {
-    return ring_layer_.size() > size_t(il) && ring_layer_[il] ? 0 : n_pinned_;
-  }
-  void set_ring_layers(std::vector<bool> ring) { ring_layer_ = std::move(ring); }
   const std::vector<kernels::RopeParams>& rope() const { return rope_; }
 
  private:
@@ -162,7 +157,6 @@ class Streamer {
   std::vector<std::vector<float>> pin_k_, pin_v_;
   int64_t n_pinned_ = 0;
   int64_t pin_round_ = 0, pin_round_in_cache_ = 0;
-  std::vector<bool> ring_layer_;
 };
 
 }  // namespace cachewire::cache::testing
