@@ -79,6 +79,18 @@ LcfAdapter::~LcfAdapter() = default;
 
 absl::StatusOr<std::unique_ptr<LcfAdapter>> LcfAdapter::Load(const std::string& path) {
   CW_ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> file, gguf::File::Open(path));
+  return FromFile(*file);
+}
+
+absl::StatusOr<std::unique_ptr<LcfAdapter>> LcfAdapter::FromBuffer(std::string name,
+                                                                   std::span<const uint8_t> bytes) {
+  CW_ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> file, gguf::File::FromBuffer(std::move(name), bytes));
+  return FromFile(*file);
+}
+
+absl::StatusOr<std::unique_ptr<LcfAdapter>> LcfAdapter::FromFile(const gguf::File& f) {
+  const gguf::File* file = &f;
+  const std::string& path = f.path();
   auto arch = file->GetString("general.architecture");
   if (!arch.ok() || *arch != "cachewire.lcf") {
     return absl::InvalidArgumentError(gguf::Cat(

@@ -31,6 +31,9 @@
 #include "absl/status/statusor.h"
 #include "engine/adapter/model_identity.h"
 
+namespace cachewire::gguf {
+class File;
+}
 namespace cachewire::model {
 class Model;
 class Session;
@@ -42,6 +45,9 @@ class LcfAdapter {
  public:
   // Error naming the file and the key or tensor for anything missing, mistyped or misshapen.
   static absl::StatusOr<std::unique_ptr<LcfAdapter>> Load(const std::string& path);
+  // The same from an in-memory image (`name` stands in for the path in errors; fuzzing).
+  static absl::StatusOr<std::unique_ptr<LcfAdapter>> FromBuffer(std::string name,
+                                                                std::span<const uint8_t> bytes);
   ~LcfAdapter();
 
   const std::string& name() const;   // general.name: the id requests and the router use
@@ -76,6 +82,8 @@ class LcfAdapter {
  private:
   struct Impl;
   explicit LcfAdapter(std::unique_ptr<Impl> impl);
+  // Everything is copied out of the file: the adapter does not keep it open.
+  static absl::StatusOr<std::unique_ptr<LcfAdapter>> FromFile(const gguf::File& file);
   std::unique_ptr<Impl> impl_;
 };
 

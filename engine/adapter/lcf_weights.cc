@@ -47,11 +47,11 @@ class TensorReader {
     return a;
   }
 
-  absl::StatusOr<int64_t> Count(const std::string& key) const {
+  absl::StatusOr<int64_t> Count(const std::string& key, int64_t most) const {
     auto v = file_.GetInt(key);
-    if (!v.ok() || *v <= 0) {
-      return absl::InvalidArgumentError(
-          gguf::Cat(file_.path(), ": ", key, ": missing or not a positive integer"));
+    if (!v.ok() || *v <= 0 || *v > most) {
+      return absl::InvalidArgumentError(gguf::Cat(file_.path(), ": ", key,
+                                                  ": missing or not an integer in [1, ", most, "]"));
     }
     return *v;
   }
@@ -85,10 +85,10 @@ absl::StatusOr<LcfWeights> LoadLcfWeights(const gguf::File& file, const ModelIde
                                           const ModelIdentity& receiver) {
   const TensorReader r(file);
   LcfWeights w;
-  CW_ASSIGN_OR_RETURN(w.n_slots, r.Count("cachewire.lcf.n_slots"));
-  CW_ASSIGN_OR_RETURN(w.slot_dim, r.Count("cachewire.lcf.slot_dim"));
-  CW_ASSIGN_OR_RETURN(w.pool_heads, r.Count("cachewire.lcf.pool_heads"));
-  CW_ASSIGN_OR_RETURN(w.ff_dim, r.Count("cachewire.lcf.ff_dim"));
+  CW_ASSIGN_OR_RETURN(w.n_slots, r.Count("cachewire.lcf.n_slots", 4096));
+  CW_ASSIGN_OR_RETURN(w.slot_dim, r.Count("cachewire.lcf.slot_dim", 16384));
+  CW_ASSIGN_OR_RETURN(w.pool_heads, r.Count("cachewire.lcf.pool_heads", 1024));
+  CW_ASSIGN_OR_RETURN(w.ff_dim, r.Count("cachewire.lcf.ff_dim", 65536));
   if (w.slot_dim % w.pool_heads != 0) {
     return absl::InvalidArgumentError(gguf::Cat(file.path(), ": cachewire.lcf.pool_heads: ",
                                                 w.pool_heads, " does not divide slot_dim ", w.slot_dim));

@@ -89,21 +89,22 @@ absl::StatusOr<ModelIdentity> IdentityFromAdapter(const gguf::File& adapter, std
     }
     return std::string(*v);
   };
-  auto count = [&](std::string_view field) -> absl::StatusOr<int64_t> {
+  // Bounds far above any model's, so a damaged file cannot ask for absurd loops or buffers.
+  auto count = [&](std::string_view field, int64_t most) -> absl::StatusOr<int64_t> {
     auto v = adapter.GetInt(key(field));
-    if (!v.ok() || *v <= 0) {
-      return absl::InvalidArgumentError(
-          gguf::Cat(adapter.path(), ": ", key(field), ": missing or not a positive integer"));
+    if (!v.ok() || *v <= 0 || *v > most) {
+      return absl::InvalidArgumentError(gguf::Cat(adapter.path(), ": ", key(field),
+                                                  ": missing or not an integer in [1, ", most, "]"));
     }
     return *v;
   };
   ModelIdentity id;
   if (auto name = adapter.GetString(key("name")); name.ok()) id.name = std::string(*name);
   CW_ASSIGN_OR_RETURN(id.architecture, text("architecture"));
-  CW_ASSIGN_OR_RETURN(id.n_layer, count("n_layer"));
-  CW_ASSIGN_OR_RETURN(id.n_head_kv, count("n_head_kv"));
-  CW_ASSIGN_OR_RETURN(id.head_dim_k, count("head_dim_k"));
-  CW_ASSIGN_OR_RETURN(id.head_dim_v, count("head_dim_v"));
+  CW_ASSIGN_OR_RETURN(id.n_layer, count("n_layer", 1024));
+  CW_ASSIGN_OR_RETURN(id.n_head_kv, count("n_head_kv", 1024));
+  CW_ASSIGN_OR_RETURN(id.head_dim_k, count("head_dim_k", 4096));
+  CW_ASSIGN_OR_RETURN(id.head_dim_v, count("head_dim_v", 4096));
   CW_ASSIGN_OR_RETURN(id.fingerprint, text("fingerprint"));
   return id;
 }
