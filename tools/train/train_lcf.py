@@ -118,7 +118,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=40.0)
     ap.add_argument("--out", default=None)
     ap.add_argument("--episodes", type=int, default=8, help="episodes per step")
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--slots", type=int, default=32)
     ap.add_argument("--slot-dim", type=int, default=256)
     ap.add_argument("--seed", type=int, default=1)

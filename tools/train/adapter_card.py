@@ -1,0 +1,80 @@
+"""Writes the card of a trained LCF adapter (models/adapters/<name>.md): what it was trained on,
+for how long, its size, and its accuracy from evaluate_lcf.py's JSON.
+
+  adapter_card.py CHECKPOINT ADAPTER.gguf EVAL.json OUT.md
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import lcf_adapter  # noqa: E402
+import train_lcf  # noqa: E402
+
+
+def last_log(out_dir: str) -> dict:
+    path = os.path.join(out_dir, "train.log")
+    lines = open(path).read().split("\n") if os.path.exists(path) else []
+    rows = [json.loads(x) for x in lines if x.strip()]
+    return rows[-1] if rows else {}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint")
+    ap.add_argument("gguf")
+    ap.add_argument("eval_json")
+    ap.add_argument("out")
+    args = ap.parse_args()
+    ck = torch.load(args.checkpoint, map_location="cpu")
+    cfg = lcf_adapter.LcfConfig(**ck["config"])
+    n_params = lcf_adapter.n_params(lcf_adapter.LcfAdapter(cfg))
+    ev = json.load(open(args.eval_json))
+    log = last_log(os.path.dirname(args.checkpoint))
+    name = os.path.basename(args.gguf)
+    rows = []
+    for split in ("test", "heldout"):
+        for fam in train_lcf.FAMILIES:
+            f = fam[0]
+            cells = [ev.get(f"{split}/{f}/{m}", {}) for m in ("none", "lcf", "context")]
+            if any(c.get("n") for c in cells):
+                rows.append(f"| {split} | {f} | " + " | ".join(
+                    f"{c['accuracy']}% (n={c['n']})" if c.get("n") else "-" for c in cells) + " |")
+    text = f"""# {name}
+
+Latent Cache Flow adapter (LCF.md) from **{ck['sharer']}** (sharer) to **{ck['receiver']}**
+(receiver): the encoder reads the sharer's cache and writes {cfg.n_slots} slots of width
+{cfg.slot_dim} ({cfg.n_slots * cfg.slot_dim * 2} bytes as f16 on the wire); the decoder turns them into
+{cfg.n_slots} pinned entries in each of the receiver's {len(cfg.receiver_layers)} layers.
+
+- Parameters: {n_params:,} ({os.path.getsize(args.gguf) / 1e6:.2f} MB as GGUF, matrices f16).
+- Training: `tools/train/train_lcf.py --sharer {ck['sharer']} --receiver {ck['receiver']}`, both
+  agents frozen, loss = the receiver's cross-entropy on the answer given the imported slots, its
+  own unrelated context and the question; the suite's train split (facts 50%, multi-fact 30%,
+  passkey 20%; up to 3 questions per episode from the same slots), sharer record counts
+  widened by a curriculum (4-6, 4-12, 4-24, then 4-40 records); AdamW, cosine rate from
+  {ck['opt']['param_groups'][0].get('initial_lr', 'the default')}.
+- Steps: {ck['step']:,} in {ck['seconds'] / 60:.0f} min on one CPU core shared with builds.
+- Last training log line: {json.dumps(log)} (dev_em: exact match on 64 dev episodes).
+
+Accuracy (`tools/train/evaluate_lcf.py`, exact match under teacher forcing; "context" is the
+receiver reading the sharer's context itself, the ceiling; episodes whose sharer context does not
+fit the sharer's 512 positions are left out):
+
+| split | family | none | LCF | context in view |
+|---|---|---|---|---|
+""" + "\n".join(rows) + "\n\nThe daemons' figures (latency, bytes, every mode) are in bench/RESULTS.md (`bench/run handoff`).\n"
+    with open(args.out, "w") as f:
+        f.write(text)
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
