@@ -1,6 +1,8 @@
-// `cachewire handoff FROM_SESSION TO_SESSION [--mode M] [--adapter NAME]`: hands what one
-// session holds to another through the router and prints what moved and how long each phase
-// took (export from the sharer, the router's transfer, import into the receiver).
+// `cachewire handoff FROM_SESSION TO_SESSION [--mode M] [--adapter NAME]` (or
+// `--from FROM_SESSION --to TO_SESSION`): hands what one session holds to another through the
+// router and prints what moved and how long each phase took (export from the sharer, the
+// router's transfer, import into the receiver). Every mode prints the same fields; LCF also
+// names the adapter.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -69,8 +71,8 @@ void RunHandoff(const HandoffArgs& args) {
 void RegisterHandoff(CLI::App& app) {
   auto args = std::make_shared<HandoffArgs>();
   CLI::App* cmd = app.add_subcommand("handoff", "Hand one session's context to another");
-  cmd->add_option("from", args->from, "Sharer's session id")->required();
-  cmd->add_option("to", args->to, "Receiver's session id")->required();
+  cmd->add_option("from,--from", args->from, "Sharer's session id")->required();
+  cmd->add_option("to,--to", args->to, "Receiver's session id")->required();
   cmd->add_option("--mode", args->mode, "none, text_context, text_summary, c2c or lcf")
       ->capture_default_str();
   cmd->add_option("--adapter", args->adapter, "Adapter name (lcf, c2c)");

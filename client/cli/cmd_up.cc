@@ -6,6 +6,9 @@
 // 0600; see router_connection.h) so that `cachewire agents|chat|stats|handoff` need no flags.
 // Ctrl-C or SIGTERM stops the router, then the workers, and removes the file.
 //
+// Each worker gets the agent's `threads` and `cache` settings as flags, and `--adapter FILE` for
+// every LCF adapter of the config whose sharer or receiver is that agent.
+//
 // --demo runs a short scripted exchange instead of waiting (two sessions, a turn on the first
 // agent, a TEXT_CONTEXT handoff to the second, a turn there), then stops everything.
 #include <CLI/CLI.hpp>
@@ -17,6 +20,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -184,6 +188,31 @@ void RunDemo(RouterConnection& connection, const router::RouterConfig& config) {
   }
 }
 
+// The worker flags of one agent beyond its model and address.
+std::vector<std::string> WorkerFlags(const router::RouterConfig& config,
+                                     const router::AgentConfig& agent) {
+  std::vector<std::string> flags;
+  if (agent.threads > 0) flags.insert(flags.end(), {"--threads", std::to_string(agent.threads)});
+  const router::AgentCacheConfig& cache = agent.cache;
+  if (cache.bounded.value_or(false)) flags.push_back("--cache-bounded");
+  const std::pair<const char*, std::optional<int64_t>> sizes[] = {
+      {"--cache-budget", cache.budget},
+      {"--cache-window", cache.window},
+      {"--cache-sinks", cache.sinks},
+      {"--cache-slack", cache.slack}};
+  for (const auto& [flag, value] : sizes) {
+    if (value) flags.insert(flags.end(), {flag, std::to_string(*value)});
+  }
+  if (cache.l2) flags.insert(flags.end(), {"--cache-l2", *cache.l2 ? "true" : "false"});
+  for (const router::AdapterConfig& adapter : config.adapters) {
+    const bool ours = adapter.sharer == agent.name || adapter.receiver == agent.name;
+    if (ours && adapter.kind == router::AdapterKind::kLcf) {
+      flags.insert(flags.end(), {"--adapter", adapter.file});
+    }
+  }
+  return flags;
+}
+
 void RunUp(const UpArgs& args) {
   auto config = router::LoadRouterConfig(args.config);
   if (!config.ok()) Fail(std::string(config.status().message()));
@@ -203,9 +232,8 @@ void RunUp(const UpArgs& args) {
                         .args = {"--model", agent.model, "--listen", agent.worker,
                                  "--metrics", "127.0.0.1:0"},
                         .quiet_stderr = args.quiet};
-    if (agent.threads > 0) {
-      params.args.insert(params.args.end(), {"--threads", std::to_string(agent.threads)});
-    }
+    const std::vector<std::string> flags = WorkerFlags(*config, agent);
+    params.args.insert(params.args.end(), flags.begin(), flags.end());
     auto worker = DaemonProcess::Start(params);
     if (!worker.ok()) Fail("agent " + agent.name + ": " + std::string(worker.status().message()));
     worker_flags.push_back(agent.name + "=" + (*worker)->grpc_address());

@@ -1,9 +1,10 @@
-// The text handoffs and their checks (see handoff.h).
+// The handoffs' checks, the text handoffs, and the dispatch by mode (see handoff.h).
 #include "server/router/handoff.h"
 
 #include <chrono>
 #include <filesystem>
 
+#include "server/router/lcf_handoff.h"
 #include "server/router/worker_pool.h"
 #include "server/router/worker_status.h"
 
@@ -21,8 +22,8 @@ double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::string AdapterName(const AdapterConfig& adapter) {
-  return std::filesystem::path(adapter.file).filename().string();
+bool AdapterCalled(const AdapterConfig& adapter, const std::string& name) {
+  return adapter.name == name || std::filesystem::path(adapter.file).filename().string() == name;
 }
 
 // The chat template the agent's worker reported ("" when unknown).
@@ -170,7 +171,7 @@ absl::StatusOr<const AdapterConfig*> ResolveAdapter(const v1::HandoffRequest& re
   const std::string pair = sharer_agent + "->" + receiver_agent;
   if (!request.adapter().empty()) {
     for (const AdapterConfig& adapter : config.adapters) {
-      if (AdapterName(adapter) != request.adapter()) continue;
+      if (!AdapterCalled(adapter, request.adapter())) continue;
       if (adapter.sharer != sharer_agent || adapter.receiver != receiver_agent ||
           adapter.kind != kind) {
         return absl::FailedPreconditionError(
@@ -190,8 +191,9 @@ absl::StatusOr<const AdapterConfig*> ResolveAdapter(const v1::HandoffRequest& re
   return adapter;
 }
 
-grpc::Status RunHandoff(const v1::HandoffRequest& request, const HandoffEnd& from,
-                        const HandoffEnd& to, const grpc::CallbackServerContext& parent,
+grpc::Status RunHandoff(const v1::HandoffRequest& request, const AdapterConfig* adapter,
+                        const HandoffEnd& from, const HandoffEnd& to,
+                        const grpc::CallbackServerContext& parent,
                         v1::HandoffResponse* response) {
   const auto start = Clock::now();
   response->set_mode(request.mode());
@@ -206,10 +208,17 @@ grpc::Status RunHandoff(const v1::HandoffRequest& request, const HandoffEnd& fro
     case v1::HANDOFF_MODE_TEXT_SUMMARY:
       status = HandoffTextSummary(request, from, to, parent, response);
       break;
+    case v1::HANDOFF_MODE_LCF:
+      if (adapter == nullptr) {
+        status = grpc::Status(grpc::StatusCode::INTERNAL, "adapter: not resolved");
+        break;
+      }
+      status = HandoffLcf(adapter->name, from, to, parent, response);
+      break;
     default:
       status = grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                             "mode: " + v1::HandoffMode_Name(request.mode()) +
-                                " needs the adapter engine, which is not built yet");
+                                " needs C2C fusers, which are not built yet");
       break;
   }
   response->set_total_ms(MsSince(start));

@@ -8,9 +8,11 @@
 //                 control markers are not fed to another's vocabulary.
 //   TEXT_SUMMARY  export: Worker.Generate on the sharer (the summary prompt appended, greedy,
 //                 summary_max_tokens); import: Worker.Append of the summary on the receiver.
+//   LCF           export: Worker.ExportSummary on the sharer; each chunk is written into a
+//                 Worker.ImportSummary stream on the receiver as it arrives (lcf_handoff.h).
 //   LCF, C2C      need an adapter for the agent pair: FAILED_PRECONDITION "no adapter
-//                 configured for agents a->b" without one; with one, UNIMPLEMENTED until the
-//                 adapter engine exists.
+//                 configured for agents a->b" without one; C2C with one is UNIMPLEMENTED until
+//                 C2C fusers exist.
 //
 // Every phase is timed (export, transfer: the router's own work between the workers, import).
 #pragma once
@@ -31,6 +33,7 @@ class AgentLink;
 absl::Status ValidateHandoffRequest(const v1::HandoffRequest& request);
 
 // LCF/C2C only: the adapter for the pair, or FAILED_PRECONDITION / NOT_FOUND as above.
+// request.adapter may give the adapter's name or its file's base name.
 absl::StatusOr<const AdapterConfig*> ResolveAdapter(const v1::HandoffRequest& request,
                                                     const RouterConfig& config,
                                                     const std::string& sharer_agent,
@@ -41,10 +44,11 @@ struct HandoffEnd {
   AgentLink* agent = nullptr;
 };
 
-// Runs a validated request. Worker errors are relayed naming from_session_id or
-// to_session_id.
-grpc::Status RunHandoff(const v1::HandoffRequest& request, const HandoffEnd& from,
-                        const HandoffEnd& to, const grpc::CallbackServerContext& parent,
+// Runs a validated request (`adapter`: the one ResolveAdapter found for LCF/C2C, else null).
+// Worker errors are relayed naming from_session_id or to_session_id.
+grpc::Status RunHandoff(const v1::HandoffRequest& request, const AdapterConfig* adapter,
+                        const HandoffEnd& from, const HandoffEnd& to,
+                        const grpc::CallbackServerContext& parent,
                         v1::HandoffResponse* response);
 
 }  // namespace cachewire::router

@@ -20,6 +20,7 @@
 #include "server/common/logging.h"
 #include "server/common/metrics.h"
 #include "server/common/shutdown.h"
+#include "server/router/adapter_files.h"
 #include "server/router/router_core.h"
 #include "server/router/router_service.h"
 
@@ -67,6 +68,9 @@ router::RouterConfig LoadConfigOrDie(const Flags& flags) {
     auto status = router::OverrideWorkerAddress(*config, override.substr(0, eq),
                                                 override.substr(eq + 1));
     if (!status.ok()) Die(std::string(status.message()));
+  }
+  if (auto status = router::ReadAdapterNames(*config); !status.ok()) {
+    Die(std::string(status.message()));
   }
   for (size_t i = 0; i < config->agents.size(); ++i) {
     const std::string& worker = config->agents[i].worker;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "engine/common/status_macros.h"
@@ -52,6 +53,47 @@ bool ValidAgentName(const std::string& name) {
   return true;
 }
 
+// node[key] as T when present (a YAML type mismatch names the field).
+template <typename T>
+absl::Status OptionalField(const YAML::Node& node, const std::string& key,
+                           const std::string& path, const std::string& field,
+                           std::optional<T>* out) {
+  const YAML::Node value = node[key];
+  if (!value.IsDefined() || value.IsNull()) return absl::OkStatus();
+  try {
+    *out = value.as<T>();
+  } catch (const YAML::Exception&) {
+    return FieldError(path, field + "." + key,
+                      std::is_same_v<T, bool> ? "must be true or false" : "must be an integer");
+  }
+  if constexpr (!std::is_same_v<T, bool>) {
+    if (**out < 0) return FieldError(path, field + "." + key, "must be >= 0");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AgentCacheConfig> ParseAgentCache(const YAML::Node& node, const std::string& path,
+                                                 const std::string& field) {
+  if (!node.IsMap()) return FieldError(path, field, "must be a mapping");
+  static const std::set<std::string> kKeys = {"bounded", "budget", "window",
+                                              "sinks",   "slack",  "l2"};
+  for (const auto& entry : node) {
+    const std::string key = entry.first.Scalar();
+    if (!kKeys.count(key)) {
+      return FieldError(path, field + "." + key,
+                        "unknown (bounded, budget, window, sinks, slack, l2)");
+    }
+  }
+  AgentCacheConfig cache;
+  CW_RETURN_IF_ERROR(OptionalField(node, "bounded", path, field, &cache.bounded));
+  CW_RETURN_IF_ERROR(OptionalField(node, "budget", path, field, &cache.budget));
+  CW_RETURN_IF_ERROR(OptionalField(node, "window", path, field, &cache.window));
+  CW_RETURN_IF_ERROR(OptionalField(node, "sinks", path, field, &cache.sinks));
+  CW_RETURN_IF_ERROR(OptionalField(node, "slack", path, field, &cache.slack));
+  CW_RETURN_IF_ERROR(OptionalField(node, "l2", path, field, &cache.l2));
+  return cache;
+}
+
 absl::StatusOr<AgentConfig> ParseAgent(const YAML::Node& node, const std::string& path,
                                        const std::string& field) {
   if (!node.IsMap()) return FieldError(path, field, "must be a mapping");
@@ -76,6 +118,9 @@ absl::StatusOr<AgentConfig> ParseAgent(const YAML::Node& node, const std::string
     }
     if (agent.threads < 0) return FieldError(path, field + ".threads", "must be >= 0");
   }
+  if (const YAML::Node cache = node["cache"]; cache.IsDefined() && !cache.IsNull()) {
+    CW_ASSIGN_OR_RETURN(agent.cache, ParseAgentCache(cache, path, field + ".cache"));
+  }
   return agent;
 }
 
@@ -96,6 +141,7 @@ absl::StatusOr<AdapterConfig> ParseAdapter(const YAML::Node& node, const std::st
   }
   CW_ASSIGN_OR_RETURN(std::string file, ScalarField(node, "file", path, field + ".file", true));
   adapter.file = ResolvePath(path, file);
+  CW_ASSIGN_OR_RETURN(adapter.name, ScalarField(node, "name", path, field + ".name", false));
   return adapter;
 }
 

@@ -9,16 +9,23 @@
 //       worker: 127.0.0.1:7101     # host:port of its cachewire-worker (port 0: picked by `up`)
 //       model: ../models/a.gguf    # relative paths are resolved against the file's directory
 //       threads: 2                 # optional, for `cachewire up` (worker --threads)
+//       cache:                     # optional, for `cachewire up`: the worker's default cache
+//         bounded: true            #   policy (--cache-bounded, --cache-budget, --cache-window,
+//         budget: 448              #   --cache-sinks, --cache-slack, --cache-l2); the worker
+//         window: 256              #   checks the values
 //   adapters:
 //     - sharer: planner
 //       receiver: coder
 //       kind: lcf                  # lcf | c2c
 //       file: ../models/planner-coder.lcf.gguf
+//       name: planner-coder        # optional: the adapter's general.name, which the workers
+//                                  # know it by; read from the file when absent
 //
 // Loading never throws: every problem is an InvalidArgument naming the file and the field
 // (e.g. "deploy/local.yaml: agents[1].worker: missing").
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,11 +34,22 @@
 
 namespace cachewire::router {
 
+// An agent's `cache:` entry: each value set is passed to its worker as the matching flag.
+struct AgentCacheConfig {
+  std::optional<bool> bounded;
+  std::optional<int64_t> budget;
+  std::optional<int64_t> window;
+  std::optional<int64_t> sinks;
+  std::optional<int64_t> slack;
+  std::optional<bool> l2;
+};
+
 struct AgentConfig {
   std::string name;
   std::string worker;  // host:port
   std::string model;   // absolute (or as written when the file had no directory)
   int threads = 0;     // 0: the worker's default
+  AgentCacheConfig cache{};
 };
 
 enum class AdapterKind { kLcf, kC2c };
@@ -42,6 +60,9 @@ struct AdapterConfig {
   std::string receiver;  // agent name
   AdapterKind kind = AdapterKind::kLcf;
   std::string file;      // resolved like AgentConfig::model
+  // general.name of the file: the id the workers know the adapter by. Empty until configured
+  // (`name:`) or read from the file (ReadAdapterNames, adapter_files.h).
+  std::string name{};
 };
 
 struct RouterConfig {

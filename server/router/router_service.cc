@@ -1,7 +1,6 @@
 // The Router service's handlers (see router_service.h).
 #include "server/router/router_service.h"
 
-#include <filesystem>
 #include <memory>
 
 #include "server/common/grpc_status.h"
@@ -32,7 +31,7 @@ grpc::ServerUnaryReactor* RouterService::ListAgents(grpc::CallbackServerContext*
     info->set_receiver(adapter.receiver);
     info->set_mode(adapter.kind == AdapterKind::kLcf ? v1::HANDOFF_MODE_LCF
                                                      : v1::HANDOFF_MODE_C2C);
-    info->set_name(std::filesystem::path(adapter.file).filename().string());
+    info->set_name(adapter.name);
   }
   return call.Finish(grpc::Status::OK);
 }
@@ -199,20 +198,24 @@ grpc::ServerUnaryReactor* RouterService::Handoff(grpc::CallbackServerContext* co
   auto to = core_.Resolve(request->to_session_id(), *caller, "to_session_id");
   if (!to.ok()) return call->Finish(to.status());
   response->set_mode(request->mode());
+  const AdapterConfig* adapter = nullptr;
   if (request->mode() == v1::HANDOFF_MODE_LCF || request->mode() == v1::HANDOFF_MODE_C2C) {
-    auto adapter = ResolveAdapter(*request, core_.config(), from->session.agent,
-                                  to->session.agent);
-    if (!adapter.ok()) {
-      core_.metrics().RecordHandoff(*response, server::ToGrpcStatus(adapter.status()).error_code());
-      return call->Finish(adapter.status());
+    auto resolved = ResolveAdapter(*request, core_.config(), from->session.agent,
+                                   to->session.agent);
+    if (!resolved.ok()) {
+      core_.metrics().RecordHandoff(*response,
+                                    server::ToGrpcStatus(resolved.status()).error_code());
+      return call->Finish(resolved.status());
     }
-    response->set_adapter(std::filesystem::path((*adapter)->file).filename().string());
+    adapter = *resolved;
+    response->set_adapter(adapter->name);
   }
   HandoffEnd sharer{from->session, from->agent};
   HandoffEnd receiver{to->session, to->agent};
   absl::Status queued = core_.tasks().Submit(
-      [this, call, context, request, response, sharer, receiver] {
-        const grpc::Status status = RunHandoff(*request, sharer, receiver, *context, response);
+      [this, call, context, request, response, adapter, sharer, receiver] {
+        const grpc::Status status =
+            RunHandoff(*request, adapter, sharer, receiver, *context, response);
         core_.metrics().RecordHandoff(*response, status.error_code());
         call->Finish(status);
       },

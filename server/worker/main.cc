@@ -4,6 +4,9 @@
 //   cachewire-worker --model m.gguf --listen 127.0.0.1:0 --metrics 127.0.0.1:0
 //   listening grpc=127.0.0.1:40123 metrics=127.0.0.1:40124        (stdout, once serving)
 //
+// --adapter FILE (repeatable) loads an LCF adapter whose sharer or receiver is this worker's
+// model (ExportSummary / ImportSummary serve it); one made for neither side is a start-up error.
+//
 // SIGTERM or SIGINT drains: health turns NOT_SERVING, new calls are refused, calls in flight
 // (generation streams included) complete within --drain-timeout, then the process exits 0.
 // Bad flags and files are reported on stderr naming the flag or file, with exit code 1.
@@ -14,6 +17,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "engine/generate/chat_template.h"
 #include "engine/gguf/gguf_file.h"
@@ -24,6 +28,7 @@
 #include "server/common/logging.h"
 #include "server/common/metrics.h"
 #include "server/common/shutdown.h"
+#include "server/worker/adapter_set.h"
 #include "server/worker/cache_policy.h"
 #include "server/worker/session_table.h"
 #include "server/worker/worker_service.h"
@@ -47,6 +52,7 @@ struct Flags {
   double drain_timeout_s = 30;
   bool log_json = false;
   std::string log_level = "info";
+  std::vector<std::string> adapters;  // LCF adapter files
 };
 
 int Fail(const std::string& message) {
@@ -78,6 +84,8 @@ int Run(const Flags& flags) {
                                                          .max_batch_tokens = flags.max_batch_tokens,
                                                          .prefill_chunk = flags.prefill_chunk});
   if (!scheduler.ok()) return Fail(std::string(scheduler.status().message()));
+  auto adapters = AdapterSet::Load(flags.adapters, **model);
+  if (!adapters.ok()) return Fail(std::string(adapters.status().message()));
 
   SessionTable sessions(flags.max_sessions);
   MetricsRegistry metrics("cachewire.v1.Worker");
@@ -96,6 +104,7 @@ int Run(const Flags& flags) {
                     .metrics = metrics,
                     .worker_metrics = worker_metrics,
                     .gate = gate,
+                    .adapters = *adapters,
                     .config = {.model_path = flags.model,
                                .default_n_ctx = n_ctx,
                                .default_policy = *default_policy,
@@ -125,6 +134,12 @@ int Run(const Flags& flags) {
            {{"grpc", server->address}, {"metrics", metrics_address}, {"model", flags.model},
             {"arch", model::ArchName((*model)->hparams().arch)}, {"n_ctx", n_ctx},
             {"worker_id", state.config.worker_id}});
+  for (const ServedAdapter& served : adapters->all()) {
+    LogEvent(spdlog::level::info, "adapter_loaded",
+             {{"name", served.lcf->name()}, {"path", served.lcf->path()},
+              {"sharer", served.sharer.ok()}, {"receiver", served.receiver.ok()},
+              {"n_slots", served.lcf->n_slots()}, {"slot_dim", served.lcf->slot_dim()}});
+  }
 
   const int sig = WaitForTerminationSignal();
   LogEvent(spdlog::level::info, "draining",
@@ -187,6 +202,9 @@ int main(int argc, char** argv) {
   app.add_option("--drain-timeout", flags.drain_timeout_s,
                  "Seconds calls in flight may take to finish after SIGTERM")
       ->capture_default_str();
+  app.add_option("--adapter", flags.adapters,
+                 "LCF adapter file whose sharer or receiver is this model (repeatable)")
+      ->allow_extra_args(false);
   app.add_flag("--log-json", flags.log_json, "Logs as one JSON object per line");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();

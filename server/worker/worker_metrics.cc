@@ -11,6 +11,10 @@
 namespace cachewire::server::worker {
 namespace {
 
+// Handoff engine time: a tiny adapter takes well under a millisecond, a large one seconds.
+const prometheus::Histogram::BucketBoundaries kHandoffBuckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+
 class LiveState final : public prometheus::Collectable {
  public:
   LiveState(const scheduler::Scheduler& scheduler, const SessionTable& sessions)
@@ -89,7 +93,26 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& metrics, const scheduler::Schedule
                                                       2000, 5000})),
       first_token_all_(first_token_.Add(
           {}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                      0.25, 0.5, 1, 2.5, 5, 10, 30})) {
+                                                      0.25, 0.5, 1, 2.5, 5, 10, 30})),
+      exports_(prometheus::BuildCounter()
+                   .Name("cachewire_worker_handoff_exports_total")
+                   .Help("LCF summaries encoded and streamed (ExportSummary)")
+                   .Register(metrics.registry())
+                   .Add({})),
+      imports_(prometheus::BuildCounter()
+                   .Name("cachewire_worker_handoff_imports_total")
+                   .Help("LCF summaries decoded and pinned (ImportSummary)")
+                   .Register(metrics.registry())
+                   .Add({})),
+      handoff_bytes_(prometheus::BuildCounter()
+                         .Name("cachewire_worker_handoff_bytes_total")
+                         .Help("Summary bytes (f16 slots) sent and received, by direction")
+                         .Register(metrics.registry())),
+      handoff_seconds_(prometheus::BuildHistogram()
+                           .Name("cachewire_worker_handoff_seconds")
+                           .Help("Engine time of a handoff: encode (export) or decode and pin "
+                                 "(import)")
+                           .Register(metrics.registry())) {
   metrics.AddCollectable(std::make_shared<LiveState>(scheduler, sessions));
 }
 
@@ -100,6 +123,18 @@ void WorkerMetrics::ObserveGeneration(const scheduler::JobResult& r) {
       decode_speed_all_.Observe(static_cast<double>(r.n_generated_tokens) / r.decode_seconds);
     }
   }
+}
+
+void WorkerMetrics::ObserveExport(int64_t bytes, double encode_seconds) {
+  exports_.Increment();
+  handoff_bytes_.Add({{"direction", "export"}}).Increment(static_cast<double>(bytes));
+  handoff_seconds_.Add({{"phase", "encode"}}, kHandoffBuckets).Observe(encode_seconds);
+}
+
+void WorkerMetrics::ObserveImport(int64_t bytes, double import_seconds) {
+  imports_.Increment();
+  handoff_bytes_.Add({{"direction", "import"}}).Increment(static_cast<double>(bytes));
+  handoff_seconds_.Add({{"phase", "import"}}, kHandoffBuckets).Observe(import_seconds);
 }
 
 }  // namespace cachewire::server::worker

@@ -9,11 +9,18 @@
 //   observed per request:
 //     cachewire_worker_decode_tokens_per_second   histogram of each generation's decode speed
 //     cachewire_worker_time_to_first_token_seconds histogram (queue + prefill)
+//     cachewire_worker_handoff_exports_total       LCF summaries exported (ExportSummary, OK)
+//     cachewire_worker_handoff_imports_total       LCF summaries imported (ImportSummary, OK)
+//     cachewire_worker_handoff_bytes_total{direction}  summary bytes sent / received (f16)
+//     cachewire_worker_handoff_seconds{phase}      histogram: encode (export) and decode + pin
+//                                                  (import) on the engine thread
 #pragma once
 
+#include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
 
+#include <cstdint>
 #include <memory>
 
 #include "engine/scheduler/job.h"
@@ -30,12 +37,19 @@ class WorkerMetrics {
                 const SessionTable& sessions);
 
   void ObserveGeneration(const scheduler::JobResult& result);
+  // One successful ExportSummary / ImportSummary: payload bytes and engine seconds.
+  void ObserveExport(int64_t bytes, double encode_seconds);
+  void ObserveImport(int64_t bytes, double import_seconds);
 
  private:
   prometheus::Family<prometheus::Histogram>& decode_speed_;
   prometheus::Family<prometheus::Histogram>& first_token_;
   prometheus::Histogram& decode_speed_all_;
   prometheus::Histogram& first_token_all_;
+  prometheus::Counter& exports_;
+  prometheus::Counter& imports_;
+  prometheus::Family<prometheus::Counter>& handoff_bytes_;
+  prometheus::Family<prometheus::Histogram>& handoff_seconds_;
 };
 
 }  // namespace cachewire::server::worker

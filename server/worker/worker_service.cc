@@ -11,7 +11,9 @@
 #include "server/common/logging.h"
 #include "server/worker/append_reactor.h"
 #include "server/worker/cache_policy.h"
+#include "server/worker/export_summary_reactor.h"
 #include "server/worker/generate_reactor.h"
+#include "server/worker/import_summary_reactor.h"
 #include "server/worker/proto_convert.h"
 #include "server/worker/utf8.h"
 
@@ -28,6 +30,19 @@ void FillSessionStats(const WorkerSession& session, cachewire::v1::SessionStats*
   FillCacheStats(snapshot, out->mutable_cache());
   *out->mutable_cache_policy() = session.policy;
   out->set_last_used_unix_s(session.last_used_unix_s.load());
+}
+
+void FillAdapterInfo(const ServedAdapter& served, cachewire::v1::WorkerAdapter* out) {
+  const adapter::LcfAdapter& lcf = *served.lcf;
+  out->set_name(ValidUtf8(lcf.name()));
+  out->set_kind("lcf");
+  out->set_sharer_model(ValidUtf8(lcf.sharer().name));
+  out->set_receiver_model(ValidUtf8(lcf.receiver().name));
+  out->set_is_sharer(served.sharer.ok());
+  out->set_is_receiver(served.receiver.ok());
+  out->set_n_slots(lcf.n_slots());
+  out->set_slot_dim(lcf.slot_dim());
+  out->set_path(ValidUtf8(lcf.path()));
 }
 
 }  // namespace
@@ -71,6 +86,9 @@ grpc::ServerUnaryReactor* WorkerService::Info(grpc::CallbackServerContext* conte
   r->set_max_sessions(state_.sessions.max_sessions());
   r->set_max_queue(state_.scheduler.params().max_queue);
   r->set_max_text_bytes(state_.input_rules.max_text_bytes);
+  for (const ServedAdapter& served : state_.adapters.all()) {
+    FillAdapterInfo(served, r->add_adapters());
+  }
   return Answer(context, timer, absl::OkStatus());
 }
 
@@ -115,6 +133,16 @@ grpc::ServerUnaryReactor* WorkerService::Append(grpc::CallbackServerContext* con
 grpc::ServerWriteReactor<cachewire::v1::GenerateResponse>* WorkerService::Generate(
     grpc::CallbackServerContext* context, const cachewire::v1::GenerateRequest* request) {
   return new GenerateReactor(state_, context, *request);
+}
+
+grpc::ServerWriteReactor<cachewire::v1::SummaryChunk>* WorkerService::ExportSummary(
+    grpc::CallbackServerContext* context, const cachewire::v1::ExportSummaryRequest* request) {
+  return new ExportSummaryReactor(state_, context, *request);
+}
+
+grpc::ServerReadReactor<cachewire::v1::SummaryChunk>* WorkerService::ImportSummary(
+    grpc::CallbackServerContext* context, cachewire::v1::ImportSummaryResponse* response) {
+  return new ImportSummaryReactor(state_, context, response);
 }
 
 grpc::ServerUnaryReactor* WorkerService::CloseSession(

@@ -1,7 +1,7 @@
 // cachewire.v1.Worker on the gRPC callback API. Info, OpenSession, CloseSession, Stats and
-// GetTranscript answer at once from the handler (they never wait for the engine); Append and
-// Generate return reactors that the engine thread completes (append_reactor.h,
-// generate_reactor.h).
+// GetTranscript answer at once from the handler (they never wait for the engine); Append,
+// Generate and the LCF handoff streams return reactors that the engine thread completes
+// (append_reactor.h, generate_reactor.h, export_summary_reactor.h, import_summary_reactor.h).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -37,6 +37,12 @@ class WorkerService final : public cachewire::v1::Worker::CallbackService {
   grpc::ServerUnaryReactor* GetTranscript(grpc::CallbackServerContext* context,
                                           const cachewire::v1::GetTranscriptRequest* request,
                                           cachewire::v1::GetTranscriptResponse* response) override;
+  grpc::ServerWriteReactor<cachewire::v1::SummaryChunk>* ExportSummary(
+      grpc::CallbackServerContext* context,
+      const cachewire::v1::ExportSummaryRequest* request) override;
+  grpc::ServerReadReactor<cachewire::v1::SummaryChunk>* ImportSummary(
+      grpc::CallbackServerContext* context,
+      cachewire::v1::ImportSummaryResponse* response) override;
 
  private:
   // Finishes a unary call answered in its handler, counting it in the metrics.

@@ -1,6 +1,6 @@
 // What every handler of the worker service shares: the model, the scheduler that runs it, the
-// session table, metrics and the worker's configuration. Owned by main; handlers and reactors
-// hold a reference.
+// session table, metrics, the handoff adapters and the worker's configuration. Owned by main;
+// handlers and reactors hold a reference.
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,7 @@
 #include "engine/scheduler/scheduler.h"
 #include "server/common/drain_gate.h"
 #include "server/common/metrics.h"
+#include "server/worker/adapter_set.h"
 #include "server/worker/request_checks.h"
 #include "server/worker/session_table.h"
 #include "server/worker/worker_metrics.h"
@@ -57,6 +58,7 @@ struct WorkerState {
   MetricsRegistry& metrics;
   WorkerMetrics& worker_metrics;
   DrainGate& gate;  // every call passes it; closed on SIGTERM
+  const AdapterSet& adapters;  // handoff adapters (--adapter), bound to the model
   WorkerConfig config;
   InputRules input_rules;
   std::shared_ptr<cache::CachePool> pool;  // null: sessions reserve from no shared budget

@@ -49,7 +49,7 @@ TEST(HandoffValidationTest, EachBadFieldIsNamed) {
 TEST(HandoffValidationTest, AdapterModesNeedAConfiguredAdapter) {
   RouterConfig config;
   config.agents = {{"a", "h:1", "", 0}, {"b", "h:2", "", 0}};
-  config.adapters = {{"a", "b", AdapterKind::kLcf, "/models/a-b.lcf.gguf"}};
+  config.adapters = {{"a", "b", AdapterKind::kLcf, "/models/a-b.lcf.gguf", "a--b"}};
   v1::HandoffRequest request = Valid();
   request.set_mode(v1::HANDOFF_MODE_LCF);
 
@@ -68,6 +68,13 @@ TEST(HandoffValidationTest, AdapterModesNeedAConfiguredAdapter) {
   request.set_adapter("a-b.lcf.gguf");  // names the LCF adapter for a C2C handoff
   EXPECT_THAT(ResolveAdapter(request, config, "a", "b").status().message(),
               HasSubstr("serves agents a->b (lcf)"));
+  request.set_mode(v1::HANDOFF_MODE_LCF);  // by its name, as by its file
+  request.set_adapter("a--b");
+  auto by_name = ResolveAdapter(request, config, "a", "b");
+  ASSERT_TRUE(by_name.ok()) << by_name.status();
+  EXPECT_EQ((*by_name)->name, "a--b");
+  request.set_adapter("a-b.lcf.gguf");
+  EXPECT_TRUE(ResolveAdapter(request, config, "a", "b").ok());
   request.set_adapter("missing.gguf");
   EXPECT_EQ(ResolveAdapter(request, config, "a", "b").status().code(),
             absl::StatusCode::kNotFound);

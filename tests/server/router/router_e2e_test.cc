@@ -3,11 +3,7 @@
 // and the handoffs move what they say (TEXT_CONTEXT lands the sharer's text in the receiver's
 // transcript). Errors and authentication: router_errors_test.cc.
 #include <gmock/gmock.h>
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <string>
@@ -22,27 +18,6 @@ namespace {
 using ::testing::HasSubstr;
 using RouterE2ETest = SharedDeploymentTest;
 
-// GET /metrics over plain HTTP/1.0 from "host:port"; the whole response ("" on failure).
-std::string HttpGetMetrics(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request = "GET /metrics HTTP/1.0\r\nHost: " + address + "\r\n\r\n";
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buffer[4096];
-      ssize_t n;
-      while ((n = read(fd, buffer, sizeof(buffer))) > 0) response.append(buffer, n);
-    }
-  }
-  close(fd);
-  return response;
-}
 
 // --- generation -------------------------------------------------------------------------
 

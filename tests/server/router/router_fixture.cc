@@ -1,6 +1,9 @@
 // The router tests' deployment of real daemons (see router_fixture.h).
 #include "tests/server/router/router_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -33,10 +36,10 @@ RouterDeployment::~RouterDeployment() {
 }
 
 absl::Status RouterDeployment::StartWorker(size_t i, const std::string& listen) {
-  auto worker = cli::DaemonProcess::Start(
-      {.binary = kBin + "cachewire-worker",
-       .args = {"--model", agents_[i].model, "--listen", listen, "--threads", "1",
-                "--log-level", "warn"}});
+  std::vector<std::string> args = {"--model", agents_[i].model, "--listen", listen,
+                                   "--threads", "1", "--log-level", "warn"};
+  args.insert(args.end(), agents_[i].worker_args.begin(), agents_[i].worker_args.end());
+  auto worker = cli::DaemonProcess::Start({.binary = kBin + "cachewire-worker", .args = args});
   if (!worker.ok()) return worker.status();
   worker_addresses_[i] = (*worker)->grpc_address();
   workers_[i] = *std::move(worker);
@@ -65,6 +68,7 @@ absl::Status RouterDeployment::Start(const std::vector<AgentSpec>& agents,
     worker_stubs_.push_back(v1::Worker::NewStub(grpc::CreateCustomChannel(
         worker_addresses_[i], grpc::InsecureChannelCredentials(), args)));
   }
+  config << extra_config_;
   config.close();
   std::vector<std::string> args = {"--config", config_path_,    "--token-file",
                                    token_path_,  "--listen",    "127.0.0.1:0",
@@ -154,6 +158,27 @@ bool RouterDeployment::WaitForAgents(v1::AgentHealth health, int timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
+}
+
+std::string HttpGetMetrics(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = "GET /metrics HTTP/1.0\r\nHost: " + address + "\r\n\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      ssize_t n;
+      while ((n = read(fd, buffer, sizeof(buffer))) > 0) response.append(buffer, n);
+    }
+  }
+  close(fd);
+  return response;
 }
 
 }  // namespace cachewire::router::testing

@@ -35,6 +35,7 @@ inline constexpr char kTokenB[] = "token-beta-9876543210";
 struct AgentSpec {
   std::string name;
   std::string model;
+  std::vector<std::string> worker_args = {};  // more flags for its worker (e.g. --adapter)
 };
 
 class RouterDeployment {
@@ -44,6 +45,9 @@ class RouterDeployment {
   // Makes the fixture's own channel to the router TLS, trusting `ca_pem` (call before Start;
   // the router's --tls-cert/--tls-key go in extra_router_args).
   void UseTls(std::string ca_pem) { router_ca_pem_ = std::move(ca_pem); }
+  // YAML appended to the router's config after the agents, e.g. an `adapters:` list (call
+  // before Start).
+  void AddConfig(std::string yaml) { extra_config_ = std::move(yaml); }
   // Starts one worker per agent, then the router (probing the workers every 100 ms).
   absl::Status Start(const std::vector<AgentSpec>& agents,
                      const std::vector<std::string>& extra_router_args = {});
@@ -79,6 +83,7 @@ class RouterDeployment {
   std::string config_path_;
   std::string token_path_;
   std::string router_ca_pem_;
+  std::string extra_config_;
 };
 
 // Reads a Generate stream to its end: token ids, text, message count and final status.
@@ -153,5 +158,8 @@ class SharedDeploymentTest : public ::testing::Test {
 
   inline static RouterDeployment* deployment_ = nullptr;
 };
+
+// GET /metrics over plain HTTP/1.0 from "host:port"; the whole response ("" on failure).
+std::string HttpGetMetrics(const std::string& address);
 
 }  // namespace cachewire::router::testing
