@@ -169,14 +169,18 @@ TEST_F(RouterLcfTest, FailedExportOrImportPinsNothing) {
   EXPECT_EQ(Pinned(created.session_id()), 0);
 }
 
-TEST_F(RouterLcfTest, DeadlinePassingLeavesTheReceiverAsItWas) {
+// A deadline can pass after the receiver's worker applied the last chunk but before its answer
+// reached the caller, so DEADLINE_EXCEEDED does not mean nothing happened; what must hold is
+// that the import is whole or absent, never a part of it.
+TEST_F(RouterLcfTest, DeadlinePassingNeverLeavesAPartialImport) {
   const std::string sharer = SessionWith("planner", kSharerContext);
   const std::string receiver = SessionWith("coder", kReceiverContext);
   v1::HandoffResponse moved;
   const grpc::Status status = Lcf(sharer, receiver, &moved, "", std::chrono::milliseconds(1));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // anything in flight lands
-  EXPECT_EQ(Pinned(receiver), 0);
+  const int64_t pinned = Pinned(receiver);
+  EXPECT_TRUE(pinned == 0 || pinned == kPinned) << pinned;
 }
 
 }  // namespace
