@@ -77,7 +77,8 @@ class Runner:
                     if first is None:
                         first = time.perf_counter()
                     text += msg.tokens.text
-            return text, 1000.0 * ((first or time.perf_counter()) - t0), moved.bytes_moved
+            split = (moved.export_ms, moved.transfer_ms, moved.import_ms)
+            return text, 1000.0 * ((first or time.perf_counter()) - t0), moved.bytes_moved, split
         finally:
             self.close(rsid)
 
@@ -102,33 +103,35 @@ def run_split(r: Runner, split: str, families: list[str], n: int) -> dict:
                     if isinstance(out, Exception):
                         unavailable[mode] = f"{out.code().name}: {out.details()}"
                         continue
-                    text, ms, nbytes = out
-                    rows[mode].append((fam, score.exact_match(text, e.answer), ms, nbytes))
+                    text, ms, nbytes, split = out
+                    rows[mode].append((fam, score.exact_match(text, e.answer), ms, nbytes, split))
             finally:
                 r.close(ssid)
     return {"rows": rows, "unavailable": unavailable}
 
 
 def summarize(split: str, res: dict, families: list[str]) -> tuple[list[str], dict]:
-    lines = [f"split={split}", f"| mode | " + " | ".join(families) + " | all | ms p50 | ms p95 | bytes p50 |",
-             "|---" * (len(families) + 5) + "|"]
+    lines = [f"split={split}", f"| mode | " + " | ".join(families) +
+             " | all | ms p50 | ms p95 | bytes p50 | export / transfer / import ms p50 |",
+             "|---" * (len(families) + 6) + "|"]
     figures = {}
     for mode in MODES:
         rows = res["rows"][mode]
         if not rows:
             lines.append(f"| {mode} | " + " | ".join("-" for _ in families) +
-                         f" | - | - | - | - |  ({res['unavailable'].get(mode, 'no rows')})")
+                         f" | - | - | - | - | - |  ({res['unavailable'].get(mode, 'no rows')})")
             continue
         accs = []
         for fam in families:
-            hits = [ok for f, ok, _, _ in rows if f == fam]
+            hits = [r[1] for r in rows if r[0] == fam]
             accs.append(f"{100.0 * sum(hits) / len(hits):.1f}% (n={len(hits)})" if hits else "-")
-        acc = 100.0 * sum(ok for _, ok, _, _ in rows) / len(rows)
-        ms = [x for _, _, x, _ in rows]
-        nb = [b for _, _, _, b in rows]
+        acc = 100.0 * sum(r[1] for r in rows) / len(rows)
+        ms = [r[2] for r in rows]
+        nb = [r[3] for r in rows]
+        parts = " / ".join(f"{statistics.median(r[4][i] for r in rows):.1f}" for i in range(3))
         figures[mode] = (acc, statistics.median(ms), statistics.median(nb))
         lines.append(f"| {mode} | " + " | ".join(accs) + f" | {acc:.1f}% | {statistics.median(ms):.1f} | "
-                     f"{percentile(ms, 0.95):.1f} | {statistics.median(nb):.0f} |")
+                     f"{percentile(ms, 0.95):.1f} | {statistics.median(nb):.0f} | {parts} |")
     return lines, figures
 
 

@@ -18,11 +18,10 @@ import lcf_adapter  # noqa: E402
 import train_lcf  # noqa: E402
 
 
-def last_log(out_dir: str) -> dict:
+def log_rows(out_dir: str) -> list[dict]:
     path = os.path.join(out_dir, "train.log")
     lines = open(path).read().split("\n") if os.path.exists(path) else []
-    rows = [json.loads(x) for x in lines if x.strip()]
-    return rows[-1] if rows else {}
+    return [json.loads(x) for x in lines if x.strip()]
 
 
 def main() -> int:
@@ -36,7 +35,9 @@ def main() -> int:
     cfg = lcf_adapter.LcfConfig(**ck["config"])
     n_params = lcf_adapter.n_params(lcf_adapter.LcfAdapter(cfg))
     ev = json.load(open(args.eval_json))
-    log = last_log(os.path.dirname(args.checkpoint))
+    rows_log = log_rows(os.path.dirname(args.checkpoint))
+    log = rows_log[-1] if rows_log else {}
+    peak = max((r["lr"] for r in rows_log), default=float("nan"))
     name = os.path.basename(args.gguf)
     rows = []
     for split in ("test", "heldout"):
@@ -58,8 +59,8 @@ Latent Cache Flow adapter (LCF.md) from **{ck['sharer']}** (sharer) to **{ck['re
   agents frozen, loss = the receiver's cross-entropy on the answer given the imported slots, its
   own unrelated context and the question; the suite's train split (facts 50%, multi-fact 30%,
   passkey 20%; up to 3 questions per episode from the same slots), sharer record counts
-  widened by a curriculum (4-6, 4-12, 4-24, then 4-40 records); AdamW, cosine rate from
-  {ck['opt']['param_groups'][0].get('initial_lr', 'the default')}.
+  widened by a curriculum (4-6, 4-12, 4-24, then 4-40 records); AdamW, peak rate {peak:.1e}
+  after 100 warm-up steps, cosine down to a tenth of it by the end of the time budget.
 - Steps: {ck['step']:,} in {ck['seconds'] / 60:.0f} min on one CPU core shared with builds.
 - Last training log line: {json.dumps(log)} (dev_em: exact match on 64 dev episodes).
 

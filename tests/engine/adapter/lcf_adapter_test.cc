@@ -152,9 +152,11 @@ TEST_P(LcfGolden, ReceiverLogitsAfterImportMatchTorch) {
   EXPECT_GT(RelErr(logits, want), 20 * err_imported) << "imported " << err_imported;
 }
 
-// Random adapters (every term non-trivial) in both directions.
+// Random adapters (every term non-trivial) in both directions, and the shipped, trained ones.
 INSTANTIATE_TEST_SUITE_P(BothDirections, LcfGolden,
                          ::testing::Values("cw-llama--cw-gemma3.random", "cw-gemma3--cw-llama.random"));
+INSTANTIATE_TEST_SUITE_P(Shipped, LcfGolden,
+                         ::testing::Values("cw-llama--cw-gemma3", "cw-gemma3--cw-llama"));
 
 // ---- refusals -----------------------------------------------------------------------------
 
