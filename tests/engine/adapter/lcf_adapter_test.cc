@@ -18,6 +18,7 @@
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/gguf_writer.h"
 #include "engine/model/model.h"
+#include "tests/engine/adapter/adapter_rewrite.h"
 #include "tests/engine/model/logit_compare.h"
 
 namespace cachewire::adapter {
@@ -204,37 +205,13 @@ TEST(LcfAdapter, EncodingAnEmptySessionIsAPreconditionError) {
   EXPECT_EQ(g.adapter->Encode(*g.sharer, **session).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
-// Rewrites the random adapter with one change, so each malformed file differs in one field.
+// A copy of the random adapter with one field changed (adapter_rewrite.h).
 std::string Rewrite(const std::string& out_name, const std::string& drop_key,
-                    const std::string& drop_tensor, const std::string& reshape_tensor,
-                    const std::string& architecture = "cachewire.lcf") {
-  auto file = gguf::File::Open(kAdapters + "cw-llama--cw-gemma3.random.lcf.gguf");
-  EXPECT_TRUE(file.ok());
-  gguf::Writer w;
-  for (const gguf::MetadataEntry& e : (*file)->metadata()) {
-    const std::string key(e.key);
-    if (key == drop_key) continue;
-    if (key == "general.architecture") {
-      EXPECT_TRUE(w.Set(key, gguf::OwnedValue::Str(architecture)).ok());
-    } else if (e.value.type == gguf::ValueType::kString) {
-      EXPECT_TRUE(w.Set(key, gguf::OwnedValue::Str(std::string(std::get<std::string_view>(e.value.data)))).ok());
-    } else {
-      EXPECT_TRUE(w.Set(key, gguf::OwnedValue::U32(static_cast<uint32_t>(std::get<uint64_t>(e.value.data)))).ok());
-    }
-  }
-  for (const gguf::TensorInfo& t : (*file)->tensors()) {
-    if (t.name == drop_tensor) continue;
-    std::vector<int64_t> shape = t.shape;
-    std::vector<uint8_t> data(t.data, t.data + t.n_bytes);
-    if (t.name == reshape_tensor) {  // one row fewer
-      data.resize(data.size() - data.size() / static_cast<size_t>(shape.back()));
-      shape.back() -= 1;
-    }
-    EXPECT_TRUE(w.AddTensor(std::string(t.name), t.type, shape, data).ok());
-  }
-  const std::string path = std::string(CACHEWIRE_BINARY_DIR) + "/" + out_name;
-  EXPECT_TRUE(w.WriteFile(path).ok());
-  return path;
+                    const std::string& drop_tensor, const std::string& shorten_tensor,
+                    const std::string& architecture = "") {
+  return testing::RewriteAdapter(kAdapters + "cw-llama--cw-gemma3.random.lcf.gguf", out_name,
+                                 {.drop_key = drop_key, .drop_tensor = drop_tensor,
+                                  .shorten_tensor = shorten_tensor, .architecture = architecture});
 }
 
 TEST(LcfAdapter, MalformedFilesNameTheFileAndTheField) {
