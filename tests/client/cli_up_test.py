@@ -81,10 +81,14 @@ def main():
             stats = run(cli, env, "stats").stdout
             if not re.search(r"^planner\s+serving\s+1\s+1", stats, re.M):
                 fail("stats output: %r" % stats)
-            refused = run(cli, env, "handoff", sharer.group(1), receiver.group(1), "--mode", "lcf",
+            # deploy/local.yaml configures the LCF adapters (32 slots x 256, f16) but no C2C one.
+            lcf = run(cli, env, "handoff", sharer.group(1), receiver.group(1), "--mode", "lcf")
+            if not re.search(r"bytes moved: 16384\b", lcf.stdout):
+                fail("LCF handoff output: %r" % lcf.stdout)
+            refused = run(cli, env, "handoff", sharer.group(1), receiver.group(1), "--mode", "c2c",
                           check=False)
             if refused.returncode == 0 or "FAILED_PRECONDITION" not in refused.stderr:
-                fail("LCF handoff without adapter: %r" % refused.stderr)
+                fail("C2C handoff without a fuser: %r" % refused.stderr)
             wrong = run(cli, env, "agents", "--token", "not-the-token", "--router",
                         published["router"], check=False)
             if wrong.returncode == 0 or "UNAUTHENTICATED" not in wrong.stderr:
@@ -104,8 +108,8 @@ def main():
         demo = subprocess.run([cli, "up", config, "--demo", "--quiet"], env=env,
                               capture_output=True, text=True, timeout=120)
         modes_seen = all(re.search(r"^demo: %s\s+coder answers" % m, demo.stdout, re.M)
-                         for m in ("NONE", "TEXT_CONTEXT", "TEXT_SUMMARY"))
-        if demo.returncode != 0 or not modes_seen or "demo: LCF" not in demo.stdout:
+                         for m in ("NONE", "TEXT_CONTEXT", "TEXT_SUMMARY", "LCF"))
+        if demo.returncode != 0 or not modes_seen:
             fail("up --demo: %d %s %s" % (demo.returncode, demo.stdout, demo.stderr))
     print("PASS")
 
