@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -138,7 +139,7 @@ def summarize(split: str, res: dict, families: list[str]) -> tuple[list[str], di
 def latency_curve(r: Runner, lengths: list[int], reps: int) -> list[str]:
     """Handoff latency per mode against the sharer's context length (tokens, counted by the
     sharer's worker), on corpus-like filler; the question and accuracy do not matter here."""
-    filler = episodes._default_filler("test")(__import__("random").Random(5))
+    filler = episodes.default_filler("test")(random.Random(5))
     lines = ["| sharer tokens | " + " | ".join(f"{m} ms p50" for m in ("LCF", "TEXT_CONTEXT", "TEXT_SUMMARY"))
              + " | LCF vs TEXT_SUMMARY | LCF vs TEXT_CONTEXT |", "|---" * 6 + "|"]
     words: list[str] = []

@@ -146,7 +146,7 @@ def _multi_fact(rng, pool, opts, split):
     return context, receiver, question, answer, meta
 
 
-def _default_filler(split: str) -> Callable[[random.Random], Iterator[str]]:
+def default_filler(split: str) -> Callable[[random.Random], Iterator[str]]:
     """Corpus filler: evaluation splits read the corpus's dev text, training ones its train."""
     sys.path.insert(0, str(_HERE.parent / "corpus"))
     from build_corpus import filler_sentences
@@ -156,7 +156,7 @@ def _default_filler(split: str) -> Callable[[random.Random], Iterator[str]]:
 
 def _passkey(rng, pool, opts, split):
     count = opts.count_tokens or count_words
-    filler = (opts.filler or _default_filler(split))(rng)
+    filler = (opts.filler or default_filler(split))(rng)
     context_tokens = _draw(rng, opts.context_tokens)
     ctx = build_passkey(rng, pool, filler, context_tokens, opts.passkey_digits, count)
     receiver = " ".join(take_filler(filler, opts.receiver_tokens, count))
@@ -207,7 +207,7 @@ def summary_of(episode: Episode) -> str:
     return summary(pool, _records(episode))
 
 
-def _extra_questions(episode: Episode, rng: random.Random, n: int) -> list[tuple[str, str]]:
+def extra_questions(episode: Episode, rng: random.Random, n: int) -> list[tuple[str, str]]:
     """Single-record questions about other records of the sharer's context."""
     pool = pool_for(episode.split)
     records = _records(episode)
@@ -230,7 +230,7 @@ def training_texts(episode: Episode, rng: random.Random) -> list[tuple[str, str]
     context = episode.sharer_context
     pairs = [(qa_prompt(context, episode.question), f" {episode.answer}")]
     pairs += [(qa_prompt(context, q), f" {a}")
-              for q, a in _extra_questions(episode, rng, EXTRA_QUESTIONS)]
+              for q, a in extra_questions(episode, rng, EXTRA_QUESTIONS)]
     text_summary = summary_of(episode)
     pairs.append((summary_prompt(context), f" {text_summary}"))
     pairs.append((qa_prompt(text_summary, episode.question), f" {episode.answer}"))
@@ -242,7 +242,7 @@ def multi_qa_text(episode: Episode, rng: random.Random,
     """One text: the context, then several " Question: ... Answer: ..." pairs in random order
     (the episode's own among them). Returns it with the (start, end) character span of every
     answer, so a trainer can put the loss on the answers only."""
-    qas = [(episode.question, episode.answer)] + _extra_questions(episode, rng, n_questions - 1)
+    qas = [(episode.question, episode.answer)] + extra_questions(episode, rng, n_questions - 1)
     rng.shuffle(qas)
     text, spans = episode.sharer_context, []
     for question, answer in qas:

@@ -71,7 +71,7 @@ def make_batch(stream: EpisodeStream, sharer, receiver, n_episodes: int, rng: ra
         e = stream.take()
         qas = [(e.question, e.answer)]
         if questions > 1:
-            qas += episodes._extra_questions(e, rng, questions - 1)
+            qas += episodes.extra_questions(e, rng, questions - 1)
         rows = [handoff.question_ids(receiver, q, a) for q, a in qas]
         n_r = len(handoff.context_ids(receiver, e.sharer_context))
         if len(handoff.context_ids(sharer, e.sharer_context)) > sharer.n_ctx or \

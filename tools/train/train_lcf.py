@@ -92,7 +92,7 @@ def make_batch(stream: EpisodeStream, n_episodes: int, rng: random.Random, quest
         c_ids = handoff.context_ids(rc, e.receiver_context)
         qas = [(e.question, e.answer)]
         if questions > 1 and not e.family.endswith("passkey"):
-            qas += episodes._extra_questions(e, rng, questions - 1)
+            qas += episodes.extra_questions(e, rng, questions - 1)
         rows = [handoff.question_ids(rc, q, a) for q, a in qas]
         if len(s_ids) > sh.n_ctx or len(c_ids) + max(len(q) + len(a) for q, a in rows) > 300:
             continue
