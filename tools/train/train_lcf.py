@@ -122,7 +122,10 @@ def main() -> int:
     ap.add_argument("--slots", type=int, default=32)
     ap.add_argument("--slot-dim", type=int, default=256)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--records", default=None,
+                    help="fixed sharer record range LO,HI for training and dev (no curriculum)")
     args = ap.parse_args()
+    fixed = tuple(int(x) for x in args.records.split(",")) if args.records else None
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     out = args.out or os.path.join(agents.BUILD_DIR, f"lcf-{args.sharer}-{args.receiver}")
@@ -141,6 +144,8 @@ def main() -> int:
         print(f"resumed at step {step} ({spent / 60:.1f} min)", flush=True)
     stream = EpisodeStream(sharer, receiver, "train", args.seed + step)
     dev = EpisodeStream(sharer, receiver, "dev", 7)
+    if fixed:
+        dev.set_records(fixed)
     dev_batches = [make_batch(dev, 16, random.Random(i), 1) for i in range(4)]
     rng = random.Random(args.seed * 7919 + step)
     log = open(os.path.join(out, "train.log"), "a")
@@ -156,7 +161,7 @@ def main() -> int:
     ema = None
     while time.time() - started < budget:
         progress = (time.time() - started) / budget
-        stream.set_records(CURRICULUM[min(len(CURRICULUM) - 1, int(progress * len(CURRICULUM) / 0.75))])
+        stream.set_records(fixed or CURRICULUM[min(len(CURRICULUM) - 1, int(progress * len(CURRICULUM) / 0.75))])
         warm = min(1.0, (step + 1) / 100)
         lr = args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - started) / budget))))
         for g in opt.param_groups:
