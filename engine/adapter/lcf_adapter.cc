@@ -187,15 +187,17 @@ absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Pool(std::vector<float> u) 
   for (int64_t i = 0; i < I; ++i) {
     for (int64_t r = 0; r < R; ++r) ut[r * I + i] = u[i * R + r];
   }
-  std::vector<float> scores(static_cast<size_t>(M * I)), au(static_cast<size_t>(M * R));
+  // Every head's M query rows in one product each way (H * M rows: fewer, fuller kernel calls).
+  std::vector<float> scores(static_cast<size_t>(H * M * I)), au(static_cast<size_t>(H * M * R));
   std::vector<float> sh(static_cast<size_t>(M * dh)), pooled(static_cast<size_t>(M * R));
+  CW_RETURN_IF_ERROR(Product(u.data(), I, R, query_keys.data(), H * M, scores.data()));
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  for (float& s : scores) s *= scale;
+  kernels::SoftmaxRows(scores.data(), H * M, I);
+  CW_RETURN_IF_ERROR(Product(ut.data(), R, I, scores.data(), H * M, au.data()));
   for (int64_t hh = 0; hh < H; ++hh) {
-    CW_RETURN_IF_ERROR(Product(u.data(), I, R, query_keys.data() + hh * M * R, M, scores.data()));
-    for (float& s : scores) s *= scale;
-    kernels::SoftmaxRows(scores.data(), M, I);
-    CW_RETURN_IF_ERROR(Product(ut.data(), R, I, scores.data(), M, au.data()));
-    CW_RETURN_IF_ERROR(Product(w.pool_v.w.data() + hh * dh * R, dh, R, au.data(), M, sh.data()));
+    CW_RETURN_IF_ERROR(Product(w.pool_v.w.data() + hh * dh * R, dh, R, au.data() + hh * M * R, M,
+                               sh.data()));
     for (int64_t m = 0; m < M; ++m) std::copy_n(sh.data() + m * dh, dh, pooled.data() + m * R + hh * dh);
   }
   std::vector<float> slots(static_cast<size_t>(M * R));
