@@ -131,16 +131,10 @@ class BoundedKvCache final : public KvCache {
 
   absl::Status Append(int64_t il, std::span<const int32_t> positions, const float* k,
                       const float* v) override {
-    CW_RETURN_IF_ERROR(step_.CheckAppend(il, positions.size(), k, v));
+    const bool layer_ok = il >= 0 && il < shape_.n_layer;  // CheckAppend refuses the others
+    const int32_t p0 = layer_ok ? NextPosition(il) : 0;
+    CW_RETURN_IF_ERROR(step_.CheckAppend(il, positions, p0, k, v));
     const int64_t n_step = step_.n_tokens();
-    const int64_t p0 = NextPosition(il);
-    for (int64_t t = 0; t < n_step; ++t) {
-      if (positions[static_cast<size_t>(t)] != p0 + t) {
-        return absl::InvalidArgumentError(
-            gguf::Cat("kv cache: layer ", il, " row ", t, " at position ",
-                      positions[static_cast<size_t>(t)], ", expected ", p0 + t));
-      }
-    }
     layers_[static_cast<size_t>(il)].Write(n_step, k, v, n_past_, p0);
     step_.MarkAppended(il);
     return absl::OkStatus();

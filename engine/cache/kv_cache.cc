@@ -90,15 +90,8 @@ class FullKvCache final : public KvCache {
 
   absl::Status Append(int64_t il, std::span<const int32_t> positions, const float* k,
                       const float* v) override {
-    CW_RETURN_IF_ERROR(step_.CheckAppend(il, positions.size(), k, v));
+    CW_RETURN_IF_ERROR(step_.CheckAppend(il, positions, n_past_, k, v));
     const int64_t n_step = step_.n_tokens();
-    for (int64_t t = 0; t < n_step; ++t) {
-      if (positions[static_cast<size_t>(t)] != n_past_ + t) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "kv cache: row ", t, " at position ", positions[static_cast<size_t>(t)],
-            ", expected ", n_past_ + t));
-      }
-    }
     Layer& layer = layers_[static_cast<size_t>(il)];
     const int64_t dk = shape_.head_dim_k, dv = shape_.head_dim_v, n_kv = shape_.n_head_kv;
     for (int64_t t = 0; t < n_step; ++t) {

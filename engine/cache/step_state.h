@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -31,13 +32,23 @@ class StepState {
     std::fill(appended_.begin(), appended_.end(), false);
   }
   // Layer il may append n_rows rows of k and v now.
-  absl::Status CheckAppend(int64_t il, size_t n_rows, const float* k, const float* v) const {
+  // The rows' positions must run from `first` (the layer's NextPosition) up by one.
+  absl::Status CheckAppend(int64_t il, std::span<const int32_t> positions, int64_t first,
+                           const float* k, const float* v) const {
     if (!open()) return absl::InvalidArgumentError("kv cache: Append without BeginStep");
     const int64_t n_layer = static_cast<int64_t>(appended_.size());
-    if (il < 0 || il >= n_layer || appended(il) || static_cast<int64_t>(n_rows) != n_tokens_ ||
-        k == nullptr || v == nullptr) {
+    const int64_t n_rows = static_cast<int64_t>(positions.size());
+    if (il < 0 || il >= n_layer || appended(il) || n_rows != n_tokens_ || k == nullptr ||
+        v == nullptr) {
       return absl::InvalidArgumentError(gguf::Cat("kv cache: bad Append to layer ", il, " of ",
                                                   n_rows, " rows (step of ", n_tokens_, ")"));
+    }
+    for (int64_t t = 0; t < n_rows; ++t) {
+      if (positions[static_cast<size_t>(t)] != first + t) {
+        return absl::InvalidArgumentError(
+            gguf::Cat("kv cache: layer ", il, " row ", t, " at position ",
+                      positions[static_cast<size_t>(t)], ", expected ", first + t));
+      }
     }
     return absl::OkStatus();
   }
