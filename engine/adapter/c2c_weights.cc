@@ -33,14 +33,8 @@ absl::StatusOr<C2cWeights> LoadC2cWeights(const gguf::File& file, const ModelIde
   for (int64_t il = 0; il < receiver.n_layer; ++il) {
     const std::string p = gguf::Cat("fuse.", il, ".");
     C2cLayerWeights l;
-    l.in.n_in = n_in;
-    l.in.n_out = w.hidden;
-    l.out.n_in = w.hidden;
-    l.out.n_out = n_out;
-    CW_ASSIGN_OR_RETURN(l.in.w, r.Read(p + "in.weight", {n_in, w.hidden}));
-    CW_ASSIGN_OR_RETURN(l.in.b, r.Read(p + "in.bias", {w.hidden, groups}));
-    CW_ASSIGN_OR_RETURN(l.out.w, r.Read(p + "out.weight", {w.hidden, n_out}));
-    CW_ASSIGN_OR_RETURN(l.out.b, r.Read(p + "out.bias", {n_out}));
+    CW_ASSIGN_OR_RETURN(l.in, ReadAffine(r, p + "in.", n_in, w.hidden, {w.hidden, groups}));
+    CW_ASSIGN_OR_RETURN(l.out, ReadAffine(r, p + "out.", w.hidden, n_out, {n_out}));
     CW_ASSIGN_OR_RETURN(l.gate, r.Read(p + "gate", {receiver.n_head_kv, 2}));
     w.layers.push_back(std::move(l));
   }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/adapter/lcf_weights.h"  // Affine, ApplyAffine
+#include "engine/adapter/affine.h"
 #include "engine/adapter/model_identity.h"
 
 namespace cachewire::gguf {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/adapter/affine.h"
 #include "engine/adapter/model_identity.h"
 
 namespace cachewire::gguf {
@@ -15,18 +16,6 @@ class File;
 }
 
 namespace cachewire::adapter {
-
-// y = W x + b for each row x: W (n_out, n_in) row-major; b (n_bias_rows, n_out) or empty.
-struct Affine {
-  std::vector<float> w;
-  std::vector<float> b;
-  int64_t n_in = 0;
-  int64_t n_out = 0;
-};
-
-// y (n_rows, n_out) = x (n_rows, n_in) W^T + b[bias_row].
-absl::Status ApplyAffine(const Affine& a, const float* x, int64_t n_rows, float* y,
-                         int64_t bias_row = 0);
 
 struct LcfWeights {
   int64_t n_slots = 0;     // M
