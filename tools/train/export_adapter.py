@@ -98,12 +98,34 @@ def write(adapter: lcf_adapter.LcfAdapter, sharer: dict, receiver: dict, out: st
     os.replace(tmp, out)
 
 
-def rounded_like_file(adapter: lcf_adapter.LcfAdapter) -> None:
-    """Rounds the adapter's matrices to f16 in place: the network the file holds."""
-    with torch.no_grad():
-        for tname, t in adapter.gguf_tensors().items():
-            if tname.endswith(".weight") and t.dim() == 2:
-                t.copy_(t.half().float())
+IDENTITY_FIELDS = ("name", "architecture", "n_layer", "n_head_kv", "head_dim_k", "head_dim_v",
+                   "fingerprint")
+
+
+def identities_in(reader: gguf_io.GGUFReader) -> tuple[dict, dict]:
+    """The sharer's and receiver's identities an adapter file records."""
+    md = reader.metadata
+    sharer, receiver = ({k: md[f"cachewire.{side}.{k}"] for k in IDENTITY_FIELDS}
+                        for side in ("sharer", "receiver"))
+    return sharer, receiver
+
+
+def identities_of_checkpoint(ck: dict, sharer_path: str | None, receiver_path: str | None):
+    """(sharer identity, receiver identity, default adapter name) of a training checkpoint: its
+    agents' shipped GGUFs unless other files are given."""
+    models_dir = os.path.join(agents.REPO, "models")
+    sharer = identity(sharer_path or os.path.join(models_dir, ck["sharer"] + ".gguf"))
+    receiver = identity(receiver_path or os.path.join(models_dir, ck["receiver"] + ".gguf"))
+    return sharer, receiver, f"{ck['sharer']}--{ck['receiver']}"
+
+
+@torch.no_grad()
+def copy_tensors(reader: gguf_io.GGUFReader, tensors: dict[str, torch.Tensor]) -> None:
+    """Fills each torch tensor (keyed by GGUF name) with the file's F16/F32 data."""
+    for name, t in tensors.items():
+        src = reader.tensors[name]
+        dtype = {"F16": np.float16, "F32": np.float32}[src.type_name]
+        t.copy_(torch.from_numpy(np.frombuffer(src.data, dtype=dtype).astype(np.float32)).view(t.shape))
 
 
 def load_checkpoint(path: str) -> tuple[lcf_adapter.LcfAdapter, dict]:
@@ -136,10 +158,8 @@ def main() -> int:
         name = args.name or f"{sharer['name']}--{receiver['name']}.random"
     else:
         adapter, ck = load_checkpoint(args.paths[0])
-        models_dir = os.path.join(agents.REPO, "models")
-        sharer = identity(args.sharer or os.path.join(models_dir, ck["sharer"] + ".gguf"))
-        receiver = identity(args.receiver or os.path.join(models_dir, ck["receiver"] + ".gguf"))
-        name = args.name or f"{ck['sharer']}--{ck['receiver']}"
+        sharer, receiver, default_name = identities_of_checkpoint(ck, args.sharer, args.receiver)
+        name = args.name or default_name
     write(adapter, sharer, receiver, out, name)
     print(f"{out}: {lcf_adapter.n_params(adapter)} parameters, {os.path.getsize(out)} bytes")
     return 0

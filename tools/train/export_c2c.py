@@ -24,13 +24,11 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "gguf"))
-import agents  # noqa: E402
 import c2c_fuser  # noqa: E402
 import export_adapter  # noqa: E402
 import gguf_io  # noqa: E402
 
 ARCH = "cachewire.c2c"
-IDENTITY_FIELDS = ("name", "architecture", "n_layer", "n_head_kv", "head_dim_k", "head_dim_v", "fingerprint")
 
 
 def config_for(sharer: dict, receiver: dict, hidden: int) -> c2c_fuser.C2cConfig:
@@ -70,15 +68,11 @@ def read(path: str) -> tuple[c2c_fuser.C2cFuser, dict, dict, str]:
     md = r.metadata
     if md.get("general.architecture") != ARCH:
         raise ValueError(f"{path}: general.architecture is not {ARCH}")
-    sharer, receiver = ({k: md[f"cachewire.{side}.{k}"] for k in IDENTITY_FIELDS} for side in ("sharer", "receiver"))
+    sharer, receiver = export_adapter.identities_in(r)
     cfg = config_for(sharer, receiver, int(md["cachewire.c2c.hidden"]))
     cfg.layer_map = [int(x) for x in md["cachewire.c2c.layer_map"]]
     fuser = c2c_fuser.C2cFuser(cfg)
-    with torch.no_grad():
-        for name, t in fuser.gguf_tensors().items():
-            src = r.tensors[name]
-            dtype = {"F16": np.float16, "F32": np.float32}[src.type_name]
-            t.copy_(torch.from_numpy(np.frombuffer(src.data, dtype=dtype).astype(np.float32)).view(t.shape))
+    export_adapter.copy_tensors(r, fuser.gguf_tensors())
     return fuser.eval(), sharer, receiver, md["general.name"]
 
 
@@ -113,10 +107,8 @@ def main() -> int:
         ck = torch.load(args.paths[0], map_location="cpu")
         fuser = c2c_fuser.C2cFuser(c2c_fuser.C2cConfig(**ck["config"]))
         fuser.load_state_dict(ck["fuser"])
-        models_dir = os.path.join(agents.REPO, "models")
-        sharer = export_adapter.identity(args.sharer or os.path.join(models_dir, ck["sharer"] + ".gguf"))
-        receiver = export_adapter.identity(args.receiver or os.path.join(models_dir, ck["receiver"] + ".gguf"))
-        name = args.name or f"{ck['sharer']}--{ck['receiver']}"
+        sharer, receiver, default_name = export_adapter.identities_of_checkpoint(ck, args.sharer, args.receiver)
+        name = args.name or default_name
     write(fuser, sharer, receiver, out, name)
     print(f"{out}: {c2c_fuser.n_params(fuser)} parameters, {os.path.getsize(out)} bytes")
     return 0

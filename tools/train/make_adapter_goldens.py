@@ -17,7 +17,6 @@ import json
 import os
 import sys
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,19 +37,13 @@ def load_adapter_file(path: str) -> tuple[lcf_adapter.LcfAdapter, dict, dict, st
     """The torch network holding exactly the file's (f16-rounded) weights."""
     r = gguf_io.GGUFReader(path)
     md = r.metadata
-    ident = lambda side: {k: md[f"cachewire.{side}.{k}"] for k in  # noqa: E731
-                          ("name", "architecture", "n_layer", "n_head_kv", "head_dim_k", "head_dim_v", "fingerprint")}
-    sharer, receiver = ident("sharer"), ident("receiver")
+    sharer, receiver = export_adapter.identities_in(r)
     cfg = export_adapter.config_for(sharer, receiver, int(md["cachewire.lcf.n_slots"]),
                                     int(md["cachewire.lcf.slot_dim"]))
     cfg.pool_heads = int(md["cachewire.lcf.pool_heads"])
     cfg.ff_mult = int(md["cachewire.lcf.ff_dim"]) // cfg.slot_dim
     adapter = lcf_adapter.LcfAdapter(cfg)
-    with torch.no_grad():
-        for name, t in adapter.gguf_tensors().items():
-            src = r.tensors[name]
-            dtype = {"F16": np.float16, "F32": np.float32}[src.type_name]
-            t.copy_(torch.from_numpy(np.frombuffer(src.data, dtype=dtype).astype(np.float32)).view(t.shape))
+    export_adapter.copy_tensors(r, adapter.gguf_tensors())
     return adapter.eval(), sharer, receiver, md["general.name"]
 
 
