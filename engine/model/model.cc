@@ -93,6 +93,11 @@ class CpuModel final : public Model {
 
  private:
   absl::Status Check(std::span<ForwardRequest> requests) const;
+  // Rows a request runs: its tokens, or its embeddings' rows.
+  int64_t Rows(const ForwardRequest& r) const {
+    return r.embeddings.empty() ? static_cast<int64_t>(r.tokens.size())
+                                : static_cast<int64_t>(r.embeddings.size()) / hp_.n_embd;
+  }
   // One pass over every request's next step (`done` tokens already run; at most what each
   // cache takes in one step); advances done.
   absl::Status RunStep(std::span<ForwardRequest> requests, std::vector<int64_t>& done);
@@ -125,14 +130,29 @@ absl::Status CpuModel::Check(std::span<ForwardRequest> requests) const {
       }
     }
     if (r.logits == nullptr) return absl::InvalidArgumentError(where + "logits: null");
-    if (r.tokens.empty()) return absl::InvalidArgumentError(where + "tokens: empty");
+    if (!r.embeddings.empty()) {
+      if (!r.tokens.empty()) {
+        return absl::InvalidArgumentError(where + "embeddings: given together with tokens");
+      }
+      if (r.embeddings.size() % static_cast<size_t>(hp_.n_embd) != 0) {
+        return absl::InvalidArgumentError(gguf::Cat(where, "embeddings: ", r.embeddings.size(),
+                                                    " values, not whole rows of n_embd ", hp_.n_embd));
+      }
+      for (size_t p = 0; p < r.embeddings.size(); ++p) {
+        if (!std::isfinite(r.embeddings[p])) {
+          return absl::InvalidArgumentError(gguf::Cat(where, "embeddings[", p, "]: not finite"));
+        }
+      }
+    } else if (r.tokens.empty()) {
+      return absl::InvalidArgumentError(where + "tokens: empty");
+    }
     for (size_t p = 0; p < r.tokens.size(); ++p) {
       if (r.tokens[p] < 0 || r.tokens[p] >= hp_.n_vocab) {
         return absl::InvalidArgumentError(gguf::Cat(where, "tokens[", p, "]: id ", r.tokens[p],
                                                     " outside [0, ", hp_.n_vocab, ")"));
       }
     }
-    const int64_t n = static_cast<int64_t>(r.tokens.size());
+    const int64_t n = Rows(r);
     if (n > session->cache().Room()) {
       return absl::ResourceExhaustedError(
           gguf::Cat(where, "tokens: ", session->n_past(), " cached + ", n,
@@ -151,7 +171,7 @@ absl::Status CpuModel::ForwardBatch(std::span<ForwardRequest> requests) {
   for (;;) {
     bool left = false;
     for (size_t i = 0; i < requests.size(); ++i) {
-      left = left || done_[i] < static_cast<int64_t>(requests[i].tokens.size());
+      left = left || done_[i] < Rows(requests[i]);
     }
     if (!left) return absl::OkStatus();
     CW_RETURN_IF_ERROR(RunStep(requests, done_));
@@ -166,8 +186,7 @@ absl::Status CpuModel::RunStep(std::span<ForwardRequest> requests, std::vector<i
   for (size_t i = 0; i < requests.size(); ++i) {
     ForwardRequest& r = requests[i];
     auto& session = static_cast<CpuSession&>(*r.session);
-    const int64_t n = std::min(static_cast<int64_t>(r.tokens.size()) - done[i],
-                               session.cache().MaxStepTokens());
+    const int64_t n = std::min(Rows(r) - done[i], session.cache().MaxStepTokens());
     if (n <= 0) continue;
     segments_.push_back({&session.cache(), n_rows, n, r.all_logits, r.logits});
     segment_request_.push_back(i);
@@ -178,8 +197,12 @@ absl::Status CpuModel::RunStep(std::span<ForwardRequest> requests, std::vector<i
   for (size_t j = 0; j < segments_.size(); ++j) {
     const BatchSegment& seg = segments_[j];
     const size_t i = segment_request_[j];
-    std::copy_n(requests[i].tokens.begin() + done[i], seg.n_rows,
-                scratch_.tokens.begin() + seg.row_begin);
+    if (requests[i].embeddings.empty()) {
+      std::copy_n(requests[i].tokens.begin() + done[i], seg.n_rows,
+                  scratch_.tokens.begin() + seg.row_begin);
+    } else {  // looked up as token 0, then overwritten below
+      std::fill_n(scratch_.tokens.begin() + seg.row_begin, seg.n_rows, 0);
+    }
     done[i] += seg.n_rows;
   }
   absl::Status status;
@@ -190,7 +213,17 @@ absl::Status CpuModel::RunStep(std::span<ForwardRequest> requests, std::vector<i
   }
   if (status.ok()) {
     ForwardContext ctx{hp_, w_, &pool_, scratch_, segments_, n_rows};
-    status = Embed(ctx, hp_.embed_scale_sqrt ? std::sqrt(static_cast<float>(hp_.n_embd)) : 1.0f);
+    const float scale = hp_.embed_scale_sqrt ? std::sqrt(static_cast<float>(hp_.n_embd)) : 1.0f;
+    status = Embed(ctx, scale);
+    for (size_t j = 0; j < segments_.size() && status.ok(); ++j) {
+      const ForwardRequest& r = requests[segment_request_[j]];
+      if (r.embeddings.empty()) continue;
+      const BatchSegment& seg = segments_[j];
+      const int64_t first = done[segment_request_[j]] - seg.n_rows;  // this step's first row of r
+      const float* src = r.embeddings.data() + first * hp_.n_embd;
+      float* dst = scratch_.x.data() + seg.row_begin * hp_.n_embd;
+      for (int64_t k = 0; k < seg.n_rows * hp_.n_embd; ++k) dst[k] = src[k] * scale;
+    }
     if (status.ok()) status = hp_.arch == Arch::kGemma3 ? Gemma3Layers(ctx) : LlamaLayers(ctx);
     if (status.ok()) status = OutputLogits(ctx);
   }

@@ -83,6 +83,10 @@ struct ForwardRequest {
   std::span<const int32_t> tokens;  // appended after the session's cached tokens
   bool all_logits = false;          // logits of every token instead of the last only
   std::vector<float>* logits = nullptr;  // out: (n_tokens or 1, n_vocab), resized by Forward
+  // Instead of tokens: (n, n_embd) input vectors that stand where token embeddings would (before
+  // the model's embedding scale, which they get like tokens do). An LCF import runs the
+  // receiver over the embeddings its decoder writes, so the pins are the receiver's own entries.
+  std::span<const float> embeddings = {};
 };
 
 class Model {
@@ -103,7 +107,8 @@ class Model {
   virtual absl::StatusOr<std::unique_ptr<Session>> NewSession(const SessionParams& params) = 0;
 
   // Runs the tokens of one session. InvalidArgument for an empty token list or an id outside
-  // [0, n_vocab) (naming the position); ResourceExhausted when the session's cache would
+  // [0, n_vocab) (naming the position), or embeddings that are not whole finite rows (or come
+  // with tokens); ResourceExhausted when the session's cache would
   // overflow n_ctx (nothing is appended then). A bounded cache never overflows: a run longer
   // than its slack goes through as several steps, evicting between them.
   absl::Status Forward(Session& session, std::span<const int32_t> tokens,
