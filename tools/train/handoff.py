@@ -46,10 +46,11 @@ class Agent:
 def load_agent(name: str, gguf_path: str | None = None) -> Agent:
     spec = agents.AGENTS[name]
     m = models.LM(models.Config(**{**spec.config.to_dict(), "prev_token_heads": 0}))
-    train.load_gguf_weights(m, gguf_path or os.path.join(agents.REPO, "models", f"{name}.gguf"))
+    path = gguf_path or os.path.join(agents.REPO, "models", f"{name}.gguf")
+    train.load_gguf_weights(m, path)
     for p in m.parameters():
         p.requires_grad_(False)
-    return Agent(name, m.eval(), toks.load(spec.config.arch, agents.tokenizer_dir(name)))
+    return Agent(name, m.eval(), toks.from_gguf(spec.config.arch, path))  # the file's own vocabulary
 
 
 def pad(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,8 +2,8 @@
 # Trains, exports, evaluates and documents the LCF adapters between the shipped agents:
 #   bash tools/train/run_adapters.sh [MINUTES]      (default 55 minutes for cw-llama -> cw-gemma3,
 #                                                    a third of it for the reverse direction)
-# Needs the tokenizers of `tools/train/run.sh` (build/train/tokenizers/); run that first on a
-# fresh machine. Writes models/adapters/<sharer>--<receiver>.lcf.gguf with a card beside it. A cut
+# Needs only the shipped agents (models/*.gguf): each one's tokenizer is read from its file.
+# Writes models/adapters/<sharer>--<receiver>.lcf.gguf with a card beside it. A cut
 # run resumes from build/train/lcf-<sharer>-<receiver>/checkpoint.pt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 from typing import Iterable
 
 import sentencepiece as spm
@@ -84,6 +85,44 @@ class GemmaTokenizer:
 
 def load(arch: str, directory: str):
     return LlamaTokenizer(directory) if arch == "llama" else GemmaTokenizer(directory)
+
+
+def from_gguf(arch: str, path: str):
+    """The tokenizer a shipped GGUF carries, rebuilt for the same classes: what anything that runs
+    a shipped agent must use. Retraining the tokenizers on another machine need not give the
+    same vocabulary (the corpus comes from whatever Debian's text packages hold there), and
+    token ids of one vocabulary fed to a model trained on another are noise."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gguf"))
+    import gguf_io
+    meta = gguf_io.GGUFReader(path).metadata
+    tokens = list(meta["tokenizer.ggml.tokens"])
+    types = list(meta["tokenizer.ggml.token_type"])
+    if arch == "llama":
+        tok = LlamaTokenizer.__new__(LlamaTokenizer)
+        merges = [tuple(m.split(" ")) for m in meta["tokenizer.ggml.merges"]]
+        tok.enc = bpe_trainer.Encoder({"vocab": {t: i for i, t in enumerate(tokens)}, "merges": merges})
+        tok.n_vocab = len(tokens)
+        tok.bos, tok.eos = int(meta["tokenizer.ggml.bos_token_id"]), int(meta["tokenizer.ggml.eos_token_id"])
+        tok.eot = int(meta["tokenizer.ggml.eot_token_id"])
+        return tok
+    from sentencepiece import sentencepiece_model_pb2 as spm_pb
+    m = spm_pb.ModelProto()
+    for t, score, kind in zip(tokens, meta["tokenizer.ggml.scores"], types):
+        m.pieces.add(piece=t, score=float(score), type=int(kind))  # GGUF token types are SentencePiece's
+    ts = m.trainer_spec
+    ts.model_type, ts.vocab_size, ts.byte_fallback = spm_pb.TrainerSpec.BPE, len(tokens), True
+    ts.unk_id = int(meta["tokenizer.ggml.unknown_token_id"])
+    ts.bos_id, ts.eos_id = int(meta["tokenizer.ggml.bos_token_id"]), int(meta["tokenizer.ggml.eos_token_id"])
+    ts.pad_id = int(meta["tokenizer.ggml.padding_token_id"])
+    ns = m.normalizer_spec
+    ns.name, ns.add_dummy_prefix, ns.remove_extra_whitespaces = "identity", True, False
+    ns.escape_whitespaces = True
+    tok = GemmaTokenizer.__new__(GemmaTokenizer)
+    tok.sp = spm.SentencePieceProcessor(model_proto=m.SerializeToString())
+    tok.n_vocab = tok.sp.get_piece_size()
+    tok.bos, tok.eos = tok.sp.bos_id(), tok.sp.eos_id()
+    tok.eot = int(meta["tokenizer.ggml.eot_token_id"])
+    return tok
 
 
 def train_llama(texts: list[str], out_dir: str, vocab_size: int = 4096) -> None:
