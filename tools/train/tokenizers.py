@@ -43,15 +43,10 @@ GEMMA3_CHAT_TEMPLATE = (
 class LlamaTokenizer:
     kind = "bpe"
 
-    def __init__(self, directory: str):
-        with open(os.path.join(directory, "tokenizer.json"), encoding="utf-8") as f:
-            tj = json.load(f)
-        merges = [tuple(m.split(" ")) for m in tj["model"]["merges"]]
-        self.enc = bpe_trainer.Encoder({"vocab": tj["model"]["vocab"], "merges": merges})
-        self.n_vocab = len(tj["model"]["vocab"]) + sum(1 for t in tj["added_tokens"]
-                                                       if t["content"] not in tj["model"]["vocab"])
-        ids = {t["content"]: t["id"] for t in tj["added_tokens"]}
-        self.bos, self.eos, self.eot = ids["<|begin_of_text|>"], ids["<|end_of_text|>"], ids["<|eot_id|>"]
+    def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]], n_vocab: int,
+                 bos: int, eos: int, eot: int):
+        self.enc = bpe_trainer.Encoder({"vocab": vocab, "merges": merges})
+        self.n_vocab, self.bos, self.eos, self.eot = n_vocab, bos, eos, eot
 
     def encode(self, text: str) -> list[int]:
         return self.enc.encode(text)
@@ -63,8 +58,8 @@ class LlamaTokenizer:
 class GemmaTokenizer:
     kind = "spm"
 
-    def __init__(self, directory: str):
-        self.sp = spm.SentencePieceProcessor(model_file=os.path.join(directory, "spm.model"))
+    def __init__(self, sp: spm.SentencePieceProcessor):
+        self.sp = sp
         self.n_vocab = self.sp.get_piece_size()
         self.bos, self.eos = self.sp.bos_id(), self.sp.eos_id()
         self.eot = self.sp.piece_to_id("<end_of_turn>")
@@ -84,7 +79,16 @@ class GemmaTokenizer:
 
 
 def load(arch: str, directory: str):
-    return LlamaTokenizer(directory) if arch == "llama" else GemmaTokenizer(directory)
+    """The tokenizer train_tokenizers.py wrote to `directory` (tokenizer.json or spm.model)."""
+    if arch != "llama":
+        return GemmaTokenizer(spm.SentencePieceProcessor(model_file=os.path.join(directory, "spm.model")))
+    with open(os.path.join(directory, "tokenizer.json"), encoding="utf-8") as f:
+        tj = json.load(f)
+    vocab = tj["model"]["vocab"]
+    n_vocab = len(vocab) + sum(1 for t in tj["added_tokens"] if t["content"] not in vocab)
+    ids = {t["content"]: t["id"] for t in tj["added_tokens"]}
+    return LlamaTokenizer(vocab, [tuple(m.split(" ")) for m in tj["model"]["merges"]], n_vocab,
+                          ids["<|begin_of_text|>"], ids["<|end_of_text|>"], ids["<|eot_id|>"])
 
 
 def from_gguf(arch: str, path: str):
@@ -98,13 +102,10 @@ def from_gguf(arch: str, path: str):
     tokens = list(meta["tokenizer.ggml.tokens"])
     types = list(meta["tokenizer.ggml.token_type"])
     if arch == "llama":
-        tok = LlamaTokenizer.__new__(LlamaTokenizer)
         merges = [tuple(m.split(" ")) for m in meta["tokenizer.ggml.merges"]]
-        tok.enc = bpe_trainer.Encoder({"vocab": {t: i for i, t in enumerate(tokens)}, "merges": merges})
-        tok.n_vocab = len(tokens)
-        tok.bos, tok.eos = int(meta["tokenizer.ggml.bos_token_id"]), int(meta["tokenizer.ggml.eos_token_id"])
-        tok.eot = int(meta["tokenizer.ggml.eot_token_id"])
-        return tok
+        return LlamaTokenizer({t: i for i, t in enumerate(tokens)}, merges, len(tokens),
+                              int(meta["tokenizer.ggml.bos_token_id"]), int(meta["tokenizer.ggml.eos_token_id"]),
+                              int(meta["tokenizer.ggml.eot_token_id"]))
     from sentencepiece import sentencepiece_model_pb2 as spm_pb
     m = spm_pb.ModelProto()
     for t, score, kind in zip(tokens, meta["tokenizer.ggml.scores"], types):
@@ -117,12 +118,7 @@ def from_gguf(arch: str, path: str):
     ns = m.normalizer_spec
     ns.name, ns.add_dummy_prefix, ns.remove_extra_whitespaces = "identity", True, False
     ns.escape_whitespaces = True
-    tok = GemmaTokenizer.__new__(GemmaTokenizer)
-    tok.sp = spm.SentencePieceProcessor(model_proto=m.SerializeToString())
-    tok.n_vocab = tok.sp.get_piece_size()
-    tok.bos, tok.eos = tok.sp.bos_id(), tok.sp.eos_id()
-    tok.eot = int(meta["tokenizer.ggml.eot_token_id"])
-    return tok
+    return GemmaTokenizer(spm.SentencePieceProcessor(model_proto=m.SerializeToString()))
 
 
 def train_llama(texts: list[str], out_dir: str, vocab_size: int = 4096) -> None:
