@@ -1,9 +1,9 @@
 // bench_adapter: what an LCF handoff costs inside the engine, stage by stage, without the daemons
 // around it: the sharer's encoder over a prefilled session of N tokens (Encode), the decoder
 // alone (Decode: slots -> pinned K/V per receiver layer), and the whole import into a bounded
-// receiver session (Import: decode plus the atomic Session::Pin). The sharer's context is real text (the adapter's suite records are
-// short, so a record-like sentence is repeated up to N tokens); each figure is the median of
-// --reps runs after one warm-up, on --threads threads.
+// receiver session (Import: decode plus the atomic Session::Pin). The sharer's context is real
+// text (the suite's records are short, so a record-like sentence is repeated up to N tokens);
+// each figure is the median of --reps runs after one warm-up, on --threads threads.
 //
 //   bench_adapter --adapter models/adapters/cw-llama--cw-gemma3.lcf.gguf
 //       --sharer models/cw-llama.gguf --receiver models/cw-gemma3.gguf --tokens 128,256,448
@@ -114,7 +114,8 @@ int Run(const Options& o) {
     std::printf("| %lld | %.2f | %.2f | %.2f |\n", static_cast<long long>(n), encode, decode, import);
     last_n = n;
   }
-  std::printf("\nadapter: name=%s tokens=%lld encode_ms=%.2f decode_ms=%.2f import_ms=%.2f slots_bytes=%lld\n",
+  std::printf("\nadapter: name=%s tokens=%lld encode_ms=%.2f decode_ms=%.2f import_ms=%.2f "
+              "slots_bytes=%lld\n",
               (*adapter)->name().c_str(), static_cast<long long>(last_n), encode, decode, import,
               static_cast<long long>(slots_bytes));
   return 0;
