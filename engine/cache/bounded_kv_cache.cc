@@ -159,6 +159,14 @@ class BoundedKvCache final : public KvCache {
   }
 
   // ---- pins -------------------------------------------------------------------------------
+  absl::Status Overwrite(std::span<const EntryOverwrite> entries) override {
+    CW_RETURN_IF_ERROR(CheckOverwrite(*this, step_.open(), entries));
+    for (const EntryOverwrite& e : entries) {
+      layers_[static_cast<size_t>(e.il)].Overwrite(e.kv_head, e.row, e.k, e.v);
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Pin(int64_t n_pinned, std::span<const PinnedKv> pins) override {
     if (step_.open()) return absl::InvalidArgumentError("kv cache: Pin while a step is open");
     const int64_t most = policy_.budget - policy_.n_sink - policy_.window;

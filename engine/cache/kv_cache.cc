@@ -74,6 +74,17 @@ class FullKvCache final : public KvCache {
         "kv cache: pinned entries need a bounded cache policy (the full cache has none)");
   }
 
+  absl::Status Overwrite(std::span<const EntryOverwrite> entries) override {
+    CW_RETURN_IF_ERROR(CheckOverwrite(*this, step_.open(), entries));
+    const int64_t dk = shape_.head_dim_k, dv = shape_.head_dim_v;
+    for (const EntryOverwrite& e : entries) {
+      Layer& layer = layers_[static_cast<size_t>(e.il)];
+      std::copy_n(e.k, dk, layer.k.data() + (e.kv_head * capacity_ + e.row) * dk);
+      std::copy_n(e.v, dv, layer.v.data() + (e.kv_head * capacity_ + e.row) * dv);
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status BeginStep(int64_t n_tokens) override {
     CW_RETURN_IF_ERROR(step_.CheckCanBegin());
     if (n_tokens <= 0) {
@@ -168,6 +179,32 @@ class FullKvCache final : public KvCache {
 };
 
 }  // namespace
+
+absl::Status CheckOverwrite(const KvCache& cache, bool step_open,
+                            std::span<const EntryOverwrite> entries) {
+  if (step_open) return absl::InvalidArgumentError("kv cache: overwrite during an open step");
+  const KvCacheShape& shape = cache.shape();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const EntryOverwrite& e = entries[i];
+    if (e.il < 0 || e.il >= shape.n_layer || e.kv_head < 0 || e.kv_head >= shape.n_head_kv) {
+      return absl::InvalidArgumentError(absl::StrCat("kv cache: overwrite ", i, ": layer ", e.il,
+                                                     " kv-head ", e.kv_head, " out of range"));
+    }
+    const KvHeadView view = cache.View(e.il, e.kv_head);
+    if (e.row < 0 || e.row >= view.n) {
+      return absl::InvalidArgumentError(absl::StrCat("kv cache: overwrite ", i, ": row ", e.row,
+                                                     " not in [0, ", view.n, ")"));
+    }
+    if (view.token != nullptr && view.token[e.row] < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("kv cache: overwrite ", i, ": row ", e.row, " is a pinned entry"));
+    }
+    if (e.k == nullptr || e.v == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("kv cache: overwrite ", i, ": null k or v"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 size_t FullKvCacheMaxBytes(const KvCacheShape& shape) { return BytesAt(shape, shape.n_ctx); }
 

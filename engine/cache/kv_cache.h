@@ -11,7 +11,8 @@
 // One forward step: BeginStep(n) checks capacity and reserves (a bounded cache evicts here);
 // Append(il, ...) adds the step's entries of layer il (visible at once to View(il, ...), so the
 // step's queries see their own keys); Commit() makes them permanent and advances n_past,
-// Rollback() drops them. Only these, Pin and Clear mutate; everything else is a read. A cache
+// Rollback() drops them. Only these, Pin, Overwrite and Clear mutate; everything else is a
+// read. A cache
 // is used by one thread at a time (the session's owner serialises forwards, pins and stats).
 //
 // Storage is f32: the cache feeds attention without conversions, and keys/values stay bit-exact
@@ -55,6 +56,16 @@ struct KvHeadView {
 struct PinnedKv {
   const float* k = nullptr;  // (n_pinned, n_head_kv, head_dim_k)
   const float* v = nullptr;  // (n_pinned, n_head_kv, head_dim_v)
+};
+
+// New contents of one existing entry (a C2C fusion rewrites the receiver's entries): row `row`
+// of View(il, kv_head), its key rotated for that row's position (View's pos[row]) and its value.
+struct EntryOverwrite {
+  int64_t il = 0;
+  int64_t kv_head = 0;
+  int64_t row = 0;
+  const float* k = nullptr;  // (head_dim_k)
+  const float* v = nullptr;  // (head_dim_v)
 };
 
 class KvCache {
@@ -113,7 +124,18 @@ class KvCache {
   // FailedPrecondition for a cache without a bounding policy; InvalidArgument for an open step,
   // a wrong layer count, null buffers, or n_pinned above budget - n_sink - window.
   virtual absl::Status Pin(int64_t n_pinned, std::span<const PinnedKv> layers) = 0;
+
+  // ---- rewriting entries in place (a C2C fusion) ------------------------------------------
+  // Replaces the keys and values of existing entries; positions, token indices and order stay
+  // (a bounded cache recomputes the key norms its eviction ranks by). Every item is checked
+  // before any is written: InvalidArgument for an open step, a layer, kv-head or row outside the
+  // committed entries, a pinned row, or null buffers; nothing changes then.
+  virtual absl::Status Overwrite(std::span<const EntryOverwrite> entries) = 0;
 };
+
+// Overwrite's checks, shared by the cache kinds: every item against the committed entries.
+absl::Status CheckOverwrite(const KvCache& cache, bool step_open,
+                            std::span<const EntryOverwrite> entries);
 
 // Every entry kept, up to shape.n_ctx tokens; storage grows geometrically as tokens arrive (so
 // a session with a large n_ctx costs only what it uses). With a pool, the bytes of n_ctx

@@ -59,6 +59,12 @@ void KvRows::SetNorm(int64_t h, int64_t slot) {
   norm_[static_cast<size_t>(h * cap + slot)] = static_cast<float>(std::sqrt(ss));
 }
 
+void KvRows::Overwrite(int64_t h, int64_t slot, const float* k, const float* v) {
+  std::copy_n(k, shape_.head_dim_k, K(h, slot));
+  std::copy_n(v, shape_.head_dim_v, V(h, slot));
+  if (!ring()) SetNorm(h, slot);
+}
+
 void KvRows::Write(int64_t n_rows, const float* k, const float* v, int64_t token0, int32_t pos0) {
   const int64_t dk = shape_.head_dim_k, dv = shape_.head_dim_v, n_kv = shape_.n_head_kv;
   for (int64_t t = 0; t < n_rows; ++t) {

@@ -37,6 +37,10 @@ class KvRows {
   // tokens token0 + t, positions pos0 + t.
   void Write(int64_t n_rows, const float* k, const float* v, int64_t token0, int32_t pos0);
 
+  // Head h's entry at `slot` takes key k (rotated for its position already) and value v; a
+  // bounded layer's key norm follows.
+  void Overwrite(int64_t h, int64_t slot, const float* k, const float* v);
+
   // Ring: drops the n_drop oldest entries after the pins of every head (positions stay).
   void DropOldest(int64_t n_drop);
   // Ring: replaces the pins (slots [0, pins)) by `count` entries of un-rotated

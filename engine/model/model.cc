@@ -36,6 +36,9 @@ class CpuSession final : public Session {
     return cache_->Pin(n_pinned, layers);
   }
 
+  absl::Status Overwrite(std::span<const cache::EntryOverwrite> entries) override {
+    return cache_->Overwrite(entries);
+  }
   const cache::KvCache* kv_cache() const override { return cache_.get(); }
 
   const CpuModel* owner() const { return owner_; }

@@ -74,6 +74,12 @@ class Session {
     (void)layers;
     return absl::UnimplementedError("session: pinned entries are not supported here");
   }
+  // Rewrites existing cache entries in place (kv_cache.h, KvCache::Overwrite: keys rotated for
+  // their positions; all checked before any is written). Not while a forward of it runs.
+  virtual absl::Status Overwrite(std::span<const cache::EntryOverwrite> entries) {
+    (void)entries;
+    return absl::UnimplementedError("session: rewriting entries is not supported here");
+  }
   // The cache itself, read-only (an LCF encoder reads its entries); null where not exposed.
   virtual const cache::KvCache* kv_cache() const { return nullptr; }
 };

@@ -25,6 +25,7 @@
 #include "engine/model/model.h"
 #include "kernels/rope.h"
 #include "tests/engine/adapter/adapter_rewrite.h"
+#include "tests/engine/adapter/c2c_test_util.h"
 #include "tests/engine/model/logit_compare.h"
 
 namespace cachewire::adapter {
@@ -32,14 +33,14 @@ namespace {
 
 using model::testing::Cosine;
 using model::testing::ReadF32;
+using testing::PlainLayer;
+using testing::ReadJson;
+using testing::Spans;
+using testing::ReadLayer;
+using testing::RelErr;
 
 const std::string kSource = CACHEWIRE_SOURCE_DIR;
 const std::string kAdapters = kSource + "/tests/data/adapters/";
-
-nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 std::unique_ptr<C2cFuser> LoadFuser(const std::string& relative) {
   auto f = C2cFuser::Load(kSource + "/" + relative);
@@ -51,52 +52,6 @@ std::unique_ptr<model::Model> LoadAgent(const std::string& name) {
   auto m = model::Model::Load(kSource + "/models/" + name + ".gguf", {.n_threads = 1});
   EXPECT_TRUE(m.ok()) << m.status();
   return m.ok() ? std::move(*m) : nullptr;
-}
-
-std::vector<TokenSpan> Spans(const nlohmann::json& j) {
-  std::vector<TokenSpan> out;
-  for (const auto& s : j) out.push_back({s[0].get<int64_t>(), s[1].get<int64_t>()});
-  return out;
-}
-
-// Largest |a - b| relative to the largest |b|.
-double RelErr(const float* a, const float* b, size_t n) {
-  double err = 0, scale = 1e-12;
-  for (size_t i = 0; i < n; ++i) {
-    err = std::max(err, double(std::fabs(a[i] - b[i])));
-    scale = std::max(scale, double(std::fabs(b[i])));
-  }
-  return err / scale;
-}
-
-// Layer il of a full-cache session, token-major and keys un-rotated: what a fuser reads.
-struct PlainLayer {
-  std::vector<float> k;  // (n, n_head_kv, head_dim_k)
-  std::vector<float> v;  // (n, n_head_kv, head_dim_v)
-};
-
-PlainLayer ReadLayer(const model::Model& m, const model::Session& session, int64_t il) {
-  const model::HParams& hp = m.hparams();
-  const cache::KvCache* c = session.kv_cache();
-  EXPECT_NE(c, nullptr);
-  const int64_t H = hp.n_head_kv, dk = hp.head_dim_k, dv = hp.head_dim_v;
-  const int64_t n = c->View(il, 0).n;
-  PlainLayer out{std::vector<float>(static_cast<size_t>(n * H * dk)),
-                 std::vector<float>(static_cast<size_t>(n * H * dv))};
-  std::vector<int32_t> back(static_cast<size_t>(n));  // minus each position: rotating un-rotates
-  for (int64_t h = 0; h < H; ++h) {
-    const cache::KvHeadView view = c->View(il, h);
-    EXPECT_EQ(view.n, n);
-    for (int64_t e = 0; e < n; ++e) {
-      std::copy_n(view.k + e * view.k_stride, dk, out.k.data() + (e * H + h) * dk);
-      std::copy_n(view.v + e * view.v_stride, dv, out.v.data() + (e * H + h) * dv);
-      back[static_cast<size_t>(e)] = -view.pos[e];
-    }
-  }
-  kernels::RopeTable table;
-  EXPECT_TRUE(kernels::BuildRopeTable(m.LayerRope(il), back, &table).ok());
-  EXPECT_TRUE(kernels::ApplyRope(table, out.k.data(), n, H, dk).ok());
-  return out;
 }
 
 // ---- the shipped agents ---------------------------------------------------------------------
