@@ -2,12 +2,16 @@
 """The handoff suite through the real daemons (BENCH.md `handoff`, LCF.md): every mode on the
 same committed episodes in one run, then the handoff latency against the sharer's context length.
 
-    bench/run handoff [--quick] [--n N] [--splits test,heldout] [--families facts,multi_fact,passkey]
+    bench/run handoff [--quick] [--n N] [--splits test,heldout]
+                      [--families facts,multi_fact,passkey,shared_facts]
                       [--lengths 256,512,1024,2048,4096] [--reps 3] [--reverse]
 
 Starts `cachewire up` on a generated config (the two shipped agents, the adapters found in
 models/adapters/), opens one sharer session per episode and, per mode, a fresh receiver session
 holding the receiver's own context; then Handoff(mode) and a greedy answer to the question.
+C2C runs on the shared-context episodes only (shared_facts: the receiver's context is the
+sharer's, as a fusion needs); its accuracy is on those. TEXT_SUMMARY runs last on each sharer
+session, since the summary it writes becomes part of that session.
 Latency is from the Handoff request to the receiver's first answer token; bytes are the router's
 bytes_moved. Accuracy is exact match (tools/suite/score.py). Last line, for scripts:
   handoff: split=heldout none=A text_context=A text_summary=A c2c=A lcf=A lcf_ms=T
@@ -31,6 +35,8 @@ import score  # noqa: E402
 from local_stack import LocalStack  # noqa: E402
 
 MODES = ("NONE", "TEXT_CONTEXT", "TEXT_SUMMARY", "C2C", "LCF")
+# The order modes run in on one sharer session: TEXT_SUMMARY adds its summary to the session.
+RUN_ORDER = ("NONE", "TEXT_CONTEXT", "C2C", "LCF", "TEXT_SUMMARY")
 # Sessions bounded so that they take pins and stream contexts past the agents' 512 positions;
 # budget + slack fill those positions, and budget 448 never evicts an episode's own context.
 BOUNDED = {"bounded": True, "budget": 448, "slack": 64, "window": 256}
@@ -97,8 +103,8 @@ def run_split(r: Runner, split: str, families: list[str], n: int) -> dict:
         for e in chosen:
             ssid = r.session(r.sharer, e.sharer_context)
             try:
-                for mode in MODES:
-                    if mode in unavailable:
+                for mode in RUN_ORDER:
+                    if mode in unavailable or (mode == "C2C" and not e.shared_context):
                         continue
                     out = r.handoff_and_answer(ssid, e.receiver_context, e.question, mode)
                     if isinstance(out, Exception):
@@ -133,6 +139,14 @@ def summarize(split: str, res: dict, families: list[str]) -> tuple[list[str], di
         figures[mode] = (acc, statistics.median(ms), statistics.median(nb))
         lines.append(f"| {mode} | " + " | ".join(accs) + f" | {acc:.1f}% | {statistics.median(ms):.1f} | "
                      f"{percentile(ms, 0.95):.1f} | {statistics.median(nb):.0f} | {parts} |")
+    shared = {m: [r for r in res["rows"][m] if r[0] == "shared_facts"] for m in MODES}
+    if shared["C2C"]:
+        acc = {m: 100.0 * sum(r[1] for r in rows) / len(rows) for m, rows in shared.items() if rows}
+        line = "shared-context episodes: " + ", ".join(f"{m} {a:.1f}%" for m, a in acc.items())
+        if shared["LCF"]:
+            ratio = statistics.median(r[3] for r in shared["LCF"]) / statistics.median(r[3] for r in shared["C2C"])
+            line += f"; LCF bytes / C2C bytes = {ratio:.3f}"
+        lines.append(line)
     return lines, figures
 
 
@@ -175,7 +189,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n", type=int, default=30, help="episodes per family and split")
     ap.add_argument("--splits", default="test,heldout")
-    ap.add_argument("--families", default="facts,multi_fact,passkey")
+    ap.add_argument("--families", default="facts,multi_fact,passkey,shared_facts")
     ap.add_argument("--lengths", default="256,512,1024,2048,4096")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--reverse", action="store_true", help="cw-gemma3 shares, cw-llama receives")

@@ -31,11 +31,12 @@ class LocalStack:
             lines += [f"  - name: {agent}", f"    model: {self.root}/models/{model}.gguf",
                       "    worker: 127.0.0.1:0", "    threads: 1"]
         entries = []
-        for path in sorted(glob.glob(os.path.join(self.root, "models", "adapters", "*.lcf.gguf"))):
-            sharer, receiver = os.path.basename(path).split(".")[0].split("--")
-            if sharer in AGENT_OF_MODEL and receiver in AGENT_OF_MODEL:
+        for path in sorted(glob.glob(os.path.join(self.root, "models", "adapters", "*.gguf"))):
+            name, kind = os.path.basename(path).split(".")[:2]
+            sharer, receiver = name.split("--")
+            if sharer in AGENT_OF_MODEL and receiver in AGENT_OF_MODEL and kind in ("lcf", "c2c"):
                 entries += [f"  - sharer: {AGENT_OF_MODEL[sharer]}", f"    receiver: {AGENT_OF_MODEL[receiver]}",
-                            "    kind: lcf", f"    file: {path}"]
+                            f"    kind: {kind}", f"    file: {path}"]
                 self.adapters.append(os.path.basename(path))
         lines += ["adapters:"] + entries if entries else ["adapters: []"]
         path = os.path.join(tmp, "bench.yaml")

@@ -62,6 +62,11 @@ void RunHandoff(const HandoffArgs& args) {
   std::printf("latency ms: export %.2f | transfer %.2f | import %.2f | total %.2f\n",
               response.export_ms(), response.transfer_ms(), response.import_ms(),
               response.total_ms());
+  if (response.mode() == v1::HANDOFF_MODE_C2C) {
+    std::printf("entries fused: %lld (unmatched: %lld)\n",
+                static_cast<long long>(response.entries_fused()),
+                static_cast<long long>(response.entries_unmatched()));
+  }
   if (!response.adapter().empty()) std::printf("adapter: %s\n", response.adapter().c_str());
   if (!response.summary().empty()) std::printf("summary: %s\n", response.summary().c_str());
 }

@@ -7,7 +7,7 @@
 // Ctrl-C or SIGTERM stops the router, then the workers, and removes the file.
 //
 // Each worker gets the agent's `threads` and `cache` settings as flags, and `--adapter FILE` for
-// every LCF adapter of the config whose sharer or receiver is that agent.
+// every adapter (LCF or C2C) of the config whose sharer or receiver is that agent.
 //
 // --demo runs a short scripted exchange instead of waiting (two sessions, a turn on the first
 // agent, a TEXT_CONTEXT handoff to the second, a turn there), then stops everything.
@@ -206,9 +206,7 @@ std::vector<std::string> WorkerFlags(const router::RouterConfig& config,
   if (cache.l2) flags.insert(flags.end(), {"--cache-l2", *cache.l2 ? "true" : "false"});
   for (const router::AdapterConfig& adapter : config.adapters) {
     const bool ours = adapter.sharer == agent.name || adapter.receiver == agent.name;
-    if (ours && adapter.kind == router::AdapterKind::kLcf) {
-      flags.insert(flags.end(), {"--adapter", adapter.file});
-    }
+    if (ours) flags.insert(flags.end(), {"--adapter", adapter.file});
   }
   return flags;
 }

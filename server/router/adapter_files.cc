@@ -38,7 +38,7 @@ absl::Status ReadAdapterNames(RouterConfig& config) {
       if (absl::Status st = ReadName(config.path, field, adapter); !st.ok()) return st;
     }
     for (size_t j = 0; j < i; ++j) {
-      if (config.adapters[j].name == adapter.name) {
+      if (config.adapters[j].name == adapter.name && config.adapters[j].kind == adapter.kind) {
         return absl::InvalidArgumentError(config.path + ": " + field + ".name: '" +
                                           adapter.name + "' is also the name of adapters[" +
                                           std::to_string(j) + "]");

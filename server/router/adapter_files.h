@@ -11,7 +11,7 @@ namespace cachewire::router {
 
 // Fills AdapterConfig::name from each file that has none, checking that the file is an adapter
 // of its kind (general.architecture cachewire.lcf / cachewire.c2c). InvalidArgument naming the
-// config file, the field and the adapter file; also when two adapters share a name.
+// config file, the field and the adapter file; also when two adapters of one kind share a name.
 absl::Status ReadAdapterNames(RouterConfig& config);
 
 }  // namespace cachewire::router

@@ -1,76 +1,63 @@
-// The LCF pipe from the sharer's export stream to the receiver's import stream (see
-// lcf_handoff.h). Blocking calls: the router runs handoffs on its task pool.
-#include "server/router/lcf_handoff.h"
+// The LCF and C2C handoffs on the chunk pipe (see adapter_handoff.h, chunk_pipe.h). Blocking
+// calls: the router runs handoffs on its task pool.
+#include "server/router/adapter_handoff.h"
 
-#include <chrono>
+#include <google/protobuf/io/coded_stream.h>
 
 #include "cachewire/v1/worker.grpc.pb.h"
-#include "server/router/worker_pool.h"
-#include "server/router/worker_status.h"
+#include "server/router/chunk_pipe.h"
 
 namespace cachewire::router {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double MsSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-}  // namespace
 
 grpc::Status HandoffLcf(const std::string& adapter, const HandoffEnd& from, const HandoffEnd& to,
                         const grpc::CallbackServerContext& parent,
                         v1::HandoffResponse* response) {
-  const WorkerCallSite sharer{from.agent, &from.session, "from_session_id"};
-  const WorkerCallSite receiver{to.agent, &to.session, "to_session_id"};
   v1::ExportSummaryRequest request;
   request.set_session_id(from.session.worker_session_id);
   request.set_adapter(adapter);
-  auto export_context = ChildContext(parent);
-  auto import_context = ChildContext(parent);
   v1::ImportSummaryResponse imported;
-
-  Clock::time_point mark = Clock::now();
-  auto reader = from.agent->stub().ExportSummary(export_context.get(), request);
-  auto writer = to.agent->stub().ImportSummary(import_context.get(), &imported);
-  response->set_transfer_ms(MsSince(mark));
-  int64_t bytes = 0;
-  bool import_broken = false;
-  v1::SummaryChunk chunk;
-  for (bool first = true;; first = false) {
-    mark = Clock::now();
-    const bool got = reader->Read(&chunk);
-    response->set_export_ms(response->export_ms() + MsSince(mark));
-    if (!got) break;
-    mark = Clock::now();
-    if (first) chunk.set_session_id(to.session.worker_session_id);
-    bytes += static_cast<int64_t>(chunk.slots().size());
-    const bool written = writer->Write(chunk);
-    response->set_transfer_ms(response->transfer_ms() + MsSince(mark));
-    if (!written) {  // the receiver finished the call (an error): stop the sharer too
-      import_broken = true;
-      export_context->TryCancel();
-      break;
-    }
-  }
-  mark = Clock::now();
-  const grpc::Status exported = reader->Finish();
-  response->set_export_ms(response->export_ms() + MsSince(mark));
-  if (!import_broken && !exported.ok()) {
-    // No last chunk reached the receiver, so it has applied nothing; end its stream.
-    import_context->TryCancel();
-    writer->Finish();
-    return RelayWorkerStatus(exported, sharer);
-  }
-  mark = Clock::now();
-  writer->WritesDone();
-  const grpc::Status status = writer->Finish();
-  response->set_import_ms(MsSince(mark));
-  if (!status.ok()) return RelayWorkerStatus(status, receiver);
-  response->set_bytes_moved(bytes);
+  const grpc::Status status = PipeChunks<v1::SummaryChunk>(
+      from, to, parent,
+      [&](grpc::ClientContext* c) { return from.agent->stub().ExportSummary(c, request); },
+      [&](grpc::ClientContext* c, v1::ImportSummaryResponse* r) {
+        return to.agent->stub().ImportSummary(c, r);
+      },
+      [](const v1::SummaryChunk& chunk) { return static_cast<int64_t>(chunk.slots().size()); },
+      &imported, response);
+  if (!status.ok()) return status;
   response->set_slots(imported.slots_imported());
   *response->mutable_receiver_cache() = imported.cache();
+  return grpc::Status::OK;
+}
+
+grpc::Status HandoffC2c(const std::string& adapter, const HandoffEnd& from, const HandoffEnd& to,
+                        const grpc::CallbackServerContext& parent,
+                        v1::HandoffResponse* response) {
+  v1::ExportCacheRequest request;
+  request.set_session_id(from.session.worker_session_id);
+  request.set_adapter(adapter);
+  v1::FuseCacheResponse fused;
+  const grpc::Status status = PipeChunks<v1::CacheChunk>(
+      from, to, parent,
+      [&](grpc::ClientContext* c) { return from.agent->stub().ExportCache(c, request); },
+      [&](grpc::ClientContext* c, v1::FuseCacheResponse* r) {
+        return to.agent->stub().FuseCache(c, r);
+      },
+      [](const v1::CacheChunk& chunk) {
+        // Keys, values, and the numbers of spans and tokens at their wire (varint) sizes.
+        size_t n = chunk.keys().size() + chunk.values().size();
+        for (const auto* list : {&chunk.span_begin(), &chunk.span_end(), &chunk.tokens()}) {
+          for (int64_t x : *list) {
+            n += google::protobuf::io::CodedOutputStream::VarintSize64(static_cast<uint64_t>(x));
+          }
+        }
+        return static_cast<int64_t>(n);
+      },
+      &fused, response);
+  if (!status.ok()) return status;
+  response->set_entries_fused(fused.entries_fused());
+  response->set_entries_unmatched(fused.entries_unmatched());
+  *response->mutable_receiver_cache() = fused.cache();
   return grpc::Status::OK;
 }
 

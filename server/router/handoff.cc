@@ -4,7 +4,7 @@
 #include <chrono>
 #include <filesystem>
 
-#include "server/router/lcf_handoff.h"
+#include "server/router/adapter_handoff.h"
 #include "server/router/worker_pool.h"
 #include "server/router/worker_status.h"
 
@@ -170,18 +170,23 @@ absl::StatusOr<const AdapterConfig*> ResolveAdapter(const v1::HandoffRequest& re
       request.mode() == v1::HANDOFF_MODE_LCF ? AdapterKind::kLcf : AdapterKind::kC2c;
   const std::string pair = sharer_agent + "->" + receiver_agent;
   if (!request.adapter().empty()) {
+    // An LCF adapter and a C2C fuser may share a name: the mode's kind is looked for first.
+    const AdapterConfig* named = nullptr;
     for (const AdapterConfig& adapter : config.adapters) {
       if (!AdapterCalled(adapter, request.adapter())) continue;
-      if (adapter.sharer != sharer_agent || adapter.receiver != receiver_agent ||
-          adapter.kind != kind) {
-        return absl::FailedPreconditionError(
-            "adapter '" + request.adapter() + "' serves agents " + adapter.sharer + "->" +
-            adapter.receiver + " (" + AdapterKindName(adapter.kind) + "), not " + pair + " (" +
-            AdapterKindName(kind) + ")");
-      }
-      return &adapter;
+      if (named == nullptr || (named->kind != kind && adapter.kind == kind)) named = &adapter;
     }
-    return absl::NotFoundError("adapter '" + request.adapter() + "': no such adapter");
+    if (named == nullptr) {
+      return absl::NotFoundError("adapter '" + request.adapter() + "': no such adapter");
+    }
+    if (named->sharer != sharer_agent || named->receiver != receiver_agent ||
+        named->kind != kind) {
+      return absl::FailedPreconditionError(
+          "adapter '" + request.adapter() + "' serves agents " + named->sharer + "->" +
+          named->receiver + " (" + AdapterKindName(named->kind) + "), not " + pair + " (" +
+          AdapterKindName(kind) + ")");
+    }
+    return named;
   }
   const AdapterConfig* adapter = config.FindAdapter(sharer_agent, receiver_agent, kind);
   if (adapter == nullptr) {
@@ -209,16 +214,18 @@ grpc::Status RunHandoff(const v1::HandoffRequest& request, const AdapterConfig* 
       status = HandoffTextSummary(request, from, to, parent, response);
       break;
     case v1::HANDOFF_MODE_LCF:
+    case v1::HANDOFF_MODE_C2C:
       if (adapter == nullptr) {
         status = grpc::Status(grpc::StatusCode::INTERNAL, "adapter: not resolved");
         break;
       }
-      status = HandoffLcf(adapter->name, from, to, parent, response);
+      status = request.mode() == v1::HANDOFF_MODE_LCF
+                   ? HandoffLcf(adapter->name, from, to, parent, response)
+                   : HandoffC2c(adapter->name, from, to, parent, response);
       break;
     default:
-      status = grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                            "mode: " + v1::HandoffMode_Name(request.mode()) +
-                                " needs C2C fusers, which are not built yet");
+      status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "mode: " + v1::HandoffMode_Name(request.mode()) + " is not served");
       break;
   }
   response->set_total_ms(MsSince(start));

@@ -9,10 +9,11 @@
 //   TEXT_SUMMARY  export: Worker.Generate on the sharer (the summary prompt appended, greedy,
 //                 summary_max_tokens); import: Worker.Append of the summary on the receiver.
 //   LCF           export: Worker.ExportSummary on the sharer; each chunk is written into a
-//                 Worker.ImportSummary stream on the receiver as it arrives (lcf_handoff.h).
+//                 Worker.ImportSummary stream on the receiver as it arrives (adapter_handoff.h).
+//   C2C           export: Worker.ExportCache on the sharer, piped the same way into
+//                 Worker.FuseCache on the receiver, whose session must hold the same text.
 //   LCF, C2C      need an adapter for the agent pair: FAILED_PRECONDITION "no adapter
-//                 configured for agents a->b" without one; C2C with one is UNIMPLEMENTED until
-//                 C2C fusers exist.
+//                 configured for agents a->b" without one.
 //
 // Every phase is timed (export, transfer: the router's own work between the workers, import).
 #pragma once

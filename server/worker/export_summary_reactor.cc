@@ -5,10 +5,6 @@
 #include <utility>
 
 #include "engine/gguf/str_cat.h"
-#include "server/common/grpc_status.h"
-#include "server/common/logging.h"
-#include "server/worker/deadline.h"
-#include "server/worker/session_task.h"
 #include "server/worker/summary_chunks.h"
 
 namespace cachewire::server::worker {
@@ -18,35 +14,20 @@ using gguf::Cat;
 ExportSummaryReactor::ExportSummaryReactor(WorkerState& state,
                                            grpc::CallbackServerContext* context,
                                            const cachewire::v1::ExportSummaryRequest& request)
-    : state_(state), entered_(state.gate.TryEnter()), timer_(&state.metrics, "ExportSummary") {
-  const absl::Status submitted = entered_ ? Submit(context, request) : DrainingStatus();
-  if (!submitted.ok()) Fail(submitted);  // no task: nothing else can touch the reactor
+    : ChunkWriteReactor(state, "ExportSummary", "summary") {
+  Start(context, request.session_id(), [&] { return Check(request); },
+        [this](scheduler::Sequence& sequence) { return Encode(sequence); });
 }
 
-absl::Status ExportSummaryReactor::Submit(grpc::CallbackServerContext* context,
-                                          const cachewire::v1::ExportSummaryRequest& request) {
-  auto session = state_.sessions.Find(request.session_id());
-  if (!session.ok()) return session.status();
-  (*session)->Touch();
+absl::Status ExportSummaryReactor::Check(const cachewire::v1::ExportSummaryRequest& request) {
   auto adapter = state_.adapters.ForExport(request.adapter());
   if (!adapter.ok()) return adapter.status();
   adapter_ = *adapter;
-  const int32_t per_chunk = request.slots_per_chunk();
-  if (per_chunk < 0 || per_chunk > kMaxSlotsPerChunk) {
-    return absl::InvalidArgumentError(Cat("slots_per_chunk: must be in [0, ", kMaxSlotsPerChunk,
-                                          "] (0: ", kDefaultSlotsPerChunk, "), got ", per_chunk));
-  }
-  slots_per_chunk_ = per_chunk == 0 ? kDefaultSlotsPerChunk : per_chunk;
-  SessionTask task;
-  task.sequence = (*session)->sequence;
-  task.cancelled = cancelled_;
-  task.deadline = SteadyDeadline(context->deadline());
-  task.run = [this](scheduler::Sequence& sequence) { return Encode(sequence); };
-  task.done = [this](const absl::Status& status, const scheduler::JobResult&) {
-    if (!status.ok()) return Fail(status);
-    WriteNext();
-  };
-  return SubmitSessionTask(state_.scheduler, std::move(task));
+  auto per_chunk = ChunkSize(request.slots_per_chunk(), kDefaultSlotsPerChunk,
+                             kMaxSlotsPerChunk, "slots_per_chunk");
+  if (!per_chunk.ok()) return per_chunk.status();
+  slots_per_chunk_ = *per_chunk;
+  return absl::OkStatus();
 }
 
 absl::Status ExportSummaryReactor::Encode(scheduler::Sequence& sequence) {
@@ -69,31 +50,12 @@ absl::Status ExportSummaryReactor::Encode(scheduler::Sequence& sequence) {
   return absl::OkStatus();
 }
 
-void ExportSummaryReactor::WriteNext() {
-  const cachewire::v1::SummaryChunk& chunk = chunks_[next_++];
-  bytes_ += static_cast<int64_t>(chunk.slots().size());
-  if (next_ < chunks_.size()) return StartWrite(&chunk);
-  state_.worker_metrics.ObserveExport(bytes_, encode_seconds_);
-  timer_.Finish(grpc::StatusCode::OK);
-  StartWriteAndFinish(&chunk, grpc::WriteOptions(), grpc::Status::OK);
-}
-
-void ExportSummaryReactor::OnWriteDone(bool ok) {
-  if (!ok) {  // the reader is gone (cancelled, deadline, connection lost)
-    return Fail(absl::CancelledError("the summary stream was closed before its last chunk"));
+void ExportSummaryReactor::Exported() {
+  int64_t bytes = 0;
+  for (const cachewire::v1::SummaryChunk& chunk : chunks_) {
+    bytes += static_cast<int64_t>(chunk.slots().size());
   }
-  WriteNext();
-}
-
-void ExportSummaryReactor::Fail(const absl::Status& status) {
-  const grpc::Status st = ToGrpcStatus(status);
-  timer_.Finish(st.error_code());
-  Finish(st);
-}
-
-void ExportSummaryReactor::OnDone() {
-  if (entered_) state_.gate.Leave();
-  delete this;
+  state_.worker_metrics.ObserveExport(bytes, encode_seconds_);
 }
 
 }  // namespace cachewire::server::worker

@@ -4,8 +4,9 @@
 //   cachewire-worker --model m.gguf --listen 127.0.0.1:0 --metrics 127.0.0.1:0
 //   listening grpc=127.0.0.1:40123 metrics=127.0.0.1:40124        (stdout, once serving)
 //
-// --adapter FILE (repeatable) loads an LCF adapter whose sharer or receiver is this worker's
-// model (ExportSummary / ImportSummary serve it); one made for neither side is a start-up error.
+// --adapter FILE (repeatable) loads an LCF adapter (ExportSummary / ImportSummary serve it) or a
+// C2C fuser (ExportCache / FuseCache), as the file's general.architecture says, whose sharer or
+// receiver is this worker's model; one made for neither side is a start-up error.
 //
 // SIGTERM or SIGINT drains: health turns NOT_SERVING, new calls are refused, calls in flight
 // (generation streams included) complete within --drain-timeout, then the process exits 0.
@@ -52,7 +53,7 @@ struct Flags {
   double drain_timeout_s = 30;
   bool log_json = false;
   std::string log_level = "info";
-  std::vector<std::string> adapters;  // LCF adapter files
+  std::vector<std::string> adapters;  // LCF adapter and C2C fuser files
 };
 
 int Fail(const std::string& message) {
@@ -136,9 +137,11 @@ int Run(const Flags& flags) {
             {"worker_id", state.config.worker_id}});
   for (const ServedAdapter& served : adapters->all()) {
     LogEvent(spdlog::level::info, "adapter_loaded",
-             {{"name", served.lcf->name()}, {"path", served.lcf->path()},
-              {"sharer", served.sharer.ok()}, {"receiver", served.receiver.ok()},
-              {"n_slots", served.lcf->n_slots()}, {"slot_dim", served.lcf->slot_dim()}});
+             {{"name", served.name()}, {"kind", std::string(served.kind())},
+              {"path", served.path()}, {"sharer", served.sharer.ok()},
+              {"receiver", served.receiver.ok()},
+              {"n_slots", served.lcf ? served.lcf->n_slots() : int64_t{0}},
+              {"slot_dim", served.lcf ? served.lcf->slot_dim() : int64_t{0}}});
   }
 
   const int sig = WaitForTerminationSignal();
@@ -203,7 +206,8 @@ int main(int argc, char** argv) {
                  "Seconds calls in flight may take to finish after SIGTERM")
       ->capture_default_str();
   app.add_option("--adapter", flags.adapters,
-                 "LCF adapter file whose sharer or receiver is this model (repeatable)")
+                 "LCF adapter or C2C fuser file whose sharer or receiver is this model "
+                 "(repeatable)")
       ->allow_extra_args(false);
   app.add_flag("--log-json", flags.log_json, "Logs as one JSON object per line");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off")

@@ -111,8 +111,22 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& metrics, const scheduler::Schedule
       handoff_seconds_(prometheus::BuildHistogram()
                            .Name("cachewire_worker_handoff_seconds")
                            .Help("Engine time of a handoff: encode (export) or decode and pin "
-                                 "(import)")
-                           .Register(metrics.registry())) {
+                                 "(import); C2C: cache_export or fuse")
+                           .Register(metrics.registry())),
+      c2c_exports_(prometheus::BuildCounter()
+                       .Name("cachewire_worker_c2c_exports_total")
+                       .Help("C2C caches exported (ExportCache)")
+                       .Register(metrics.registry())
+                       .Add({})),
+      c2c_fusions_(prometheus::BuildCounter()
+                       .Name("cachewire_worker_c2c_fusions_total")
+                       .Help("C2C caches fused into a session (FuseCache)")
+                       .Register(metrics.registry())
+                       .Add({})),
+      c2c_bytes_(prometheus::BuildCounter()
+                     .Name("cachewire_worker_c2c_bytes_total")
+                     .Help("C2C cache chunk bytes (serialized) sent and received, by direction")
+                     .Register(metrics.registry())) {
   metrics.AddCollectable(std::make_shared<LiveState>(scheduler, sessions));
 }
 
@@ -125,16 +139,29 @@ void WorkerMetrics::ObserveGeneration(const scheduler::JobResult& r) {
   }
 }
 
+void WorkerMetrics::ObserveHandoff(prometheus::Counter& done,
+                                   prometheus::Family<prometheus::Counter>& bytes_family,
+                                   const char* direction, const char* phase, int64_t bytes,
+                                   double seconds) {
+  done.Increment();
+  bytes_family.Add({{"direction", direction}}).Increment(static_cast<double>(bytes));
+  handoff_seconds_.Add({{"phase", phase}}, kHandoffBuckets).Observe(seconds);
+}
+
 void WorkerMetrics::ObserveExport(int64_t bytes, double encode_seconds) {
-  exports_.Increment();
-  handoff_bytes_.Add({{"direction", "export"}}).Increment(static_cast<double>(bytes));
-  handoff_seconds_.Add({{"phase", "encode"}}, kHandoffBuckets).Observe(encode_seconds);
+  ObserveHandoff(exports_, handoff_bytes_, "export", "encode", bytes, encode_seconds);
 }
 
 void WorkerMetrics::ObserveImport(int64_t bytes, double import_seconds) {
-  imports_.Increment();
-  handoff_bytes_.Add({{"direction", "import"}}).Increment(static_cast<double>(bytes));
-  handoff_seconds_.Add({{"phase", "import"}}, kHandoffBuckets).Observe(import_seconds);
+  ObserveHandoff(imports_, handoff_bytes_, "import", "import", bytes, import_seconds);
+}
+
+void WorkerMetrics::ObserveCacheExport(int64_t bytes, double export_seconds) {
+  ObserveHandoff(c2c_exports_, c2c_bytes_, "export", "cache_export", bytes, export_seconds);
+}
+
+void WorkerMetrics::ObserveFuse(int64_t bytes, double fuse_seconds) {
+  ObserveHandoff(c2c_fusions_, c2c_bytes_, "fuse", "fuse", bytes, fuse_seconds);
 }
 
 }  // namespace cachewire::server::worker

@@ -13,7 +13,12 @@
 //     cachewire_worker_handoff_imports_total       LCF summaries imported (ImportSummary, OK)
 //     cachewire_worker_handoff_bytes_total{direction}  summary bytes sent / received (f16)
 //     cachewire_worker_handoff_seconds{phase}      histogram: encode (export) and decode + pin
-//                                                  (import) on the engine thread
+//                                                  (import) on the engine thread, and for C2C
+//                                                  cache_export and fuse
+//     cachewire_worker_c2c_exports_total           C2C caches exported (ExportCache, OK)
+//     cachewire_worker_c2c_fusions_total           C2C caches fused (FuseCache, OK)
+//     cachewire_worker_c2c_bytes_total{direction}  cache chunk bytes sent (export) / received
+//                                                  (fuse), as serialized
 #pragma once
 
 #include <prometheus/counter.h>
@@ -40,8 +45,16 @@ class WorkerMetrics {
   // One successful ExportSummary / ImportSummary: payload bytes and engine seconds.
   void ObserveExport(int64_t bytes, double encode_seconds);
   void ObserveImport(int64_t bytes, double import_seconds);
+  // One successful ExportCache / FuseCache: chunk bytes and engine seconds.
+  void ObserveCacheExport(int64_t bytes, double export_seconds);
+  void ObserveFuse(int64_t bytes, double fuse_seconds);
 
  private:
+  // Counts one handoff in `done`, its bytes under `direction`, its seconds under `phase`.
+  void ObserveHandoff(prometheus::Counter& done,
+                      prometheus::Family<prometheus::Counter>& bytes_family,
+                      const char* direction, const char* phase, int64_t bytes, double seconds);
+
   prometheus::Family<prometheus::Histogram>& decode_speed_;
   prometheus::Family<prometheus::Histogram>& first_token_;
   prometheus::Histogram& decode_speed_all_;
@@ -50,6 +63,9 @@ class WorkerMetrics {
   prometheus::Counter& imports_;
   prometheus::Family<prometheus::Counter>& handoff_bytes_;
   prometheus::Family<prometheus::Histogram>& handoff_seconds_;
+  prometheus::Counter& c2c_exports_;
+  prometheus::Counter& c2c_fusions_;
+  prometheus::Family<prometheus::Counter>& c2c_bytes_;
 };
 
 }  // namespace cachewire::server::worker

@@ -11,7 +11,9 @@
 #include "server/common/logging.h"
 #include "server/worker/append_reactor.h"
 #include "server/worker/cache_policy.h"
+#include "server/worker/export_cache_reactor.h"
 #include "server/worker/export_summary_reactor.h"
+#include "server/worker/fuse_cache_reactor.h"
 #include "server/worker/generate_reactor.h"
 #include "server/worker/import_summary_reactor.h"
 #include "server/worker/proto_convert.h"
@@ -33,16 +35,17 @@ void FillSessionStats(const WorkerSession& session, cachewire::v1::SessionStats*
 }
 
 void FillAdapterInfo(const ServedAdapter& served, cachewire::v1::WorkerAdapter* out) {
-  const adapter::LcfAdapter& lcf = *served.lcf;
-  out->set_name(ValidUtf8(lcf.name()));
-  out->set_kind("lcf");
-  out->set_sharer_model(ValidUtf8(lcf.sharer().name));
-  out->set_receiver_model(ValidUtf8(lcf.receiver().name));
+  out->set_name(ValidUtf8(served.name()));
+  out->set_kind(served.kind());
+  out->set_sharer_model(ValidUtf8(served.sharer_model().name));
+  out->set_receiver_model(ValidUtf8(served.receiver_model().name));
   out->set_is_sharer(served.sharer.ok());
   out->set_is_receiver(served.receiver.ok());
-  out->set_n_slots(lcf.n_slots());
-  out->set_slot_dim(lcf.slot_dim());
-  out->set_path(ValidUtf8(lcf.path()));
+  if (served.lcf) {  // a C2C fuser moves entries, not slots: 0 and 0
+    out->set_n_slots(served.lcf->n_slots());
+    out->set_slot_dim(served.lcf->slot_dim());
+  }
+  out->set_path(ValidUtf8(served.path()));
 }
 
 }  // namespace
@@ -143,6 +146,16 @@ grpc::ServerWriteReactor<cachewire::v1::SummaryChunk>* WorkerService::ExportSumm
 grpc::ServerReadReactor<cachewire::v1::SummaryChunk>* WorkerService::ImportSummary(
     grpc::CallbackServerContext* context, cachewire::v1::ImportSummaryResponse* response) {
   return new ImportSummaryReactor(state_, context, response);
+}
+
+grpc::ServerWriteReactor<cachewire::v1::CacheChunk>* WorkerService::ExportCache(
+    grpc::CallbackServerContext* context, const cachewire::v1::ExportCacheRequest* request) {
+  return new ExportCacheReactor(state_, context, *request);
+}
+
+grpc::ServerReadReactor<cachewire::v1::CacheChunk>* WorkerService::FuseCache(
+    grpc::CallbackServerContext* context, cachewire::v1::FuseCacheResponse* response) {
+  return new FuseCacheReactor(state_, context, response);
 }
 
 grpc::ServerUnaryReactor* WorkerService::CloseSession(

@@ -1,7 +1,8 @@
 // cachewire.v1.Worker on the gRPC callback API. Info, OpenSession, CloseSession, Stats and
 // GetTranscript answer at once from the handler (they never wait for the engine); Append,
-// Generate and the LCF handoff streams return reactors that the engine thread completes
-// (append_reactor.h, generate_reactor.h, export_summary_reactor.h, import_summary_reactor.h).
+// Generate and the handoff streams (LCF, C2C) return reactors that the engine thread completes
+// (append_reactor.h, generate_reactor.h, export_summary_reactor.h, import_summary_reactor.h,
+// export_cache_reactor.h, fuse_cache_reactor.h).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -43,6 +44,11 @@ class WorkerService final : public cachewire::v1::Worker::CallbackService {
   grpc::ServerReadReactor<cachewire::v1::SummaryChunk>* ImportSummary(
       grpc::CallbackServerContext* context,
       cachewire::v1::ImportSummaryResponse* response) override;
+  grpc::ServerWriteReactor<cachewire::v1::CacheChunk>* ExportCache(
+      grpc::CallbackServerContext* context,
+      const cachewire::v1::ExportCacheRequest* request) override;
+  grpc::ServerReadReactor<cachewire::v1::CacheChunk>* FuseCache(
+      grpc::CallbackServerContext* context, cachewire::v1::FuseCacheResponse* response) override;
 
  private:
   // Finishes a unary call answered in its handler, counting it in the metrics.

@@ -81,14 +81,16 @@ def main():
             stats = run(cli, env, "stats").stdout
             if not re.search(r"^planner\s+serving\s+1\s+1", stats, re.M):
                 fail("stats output: %r" % stats)
-            # deploy/local.yaml configures the LCF adapters (32 slots x 256, f16) but no C2C one.
+            # deploy/local.yaml configures the LCF adapters (32 slots x 256, f16) and the C2C
+            # fusers; a fusion needs both sessions to hold the same text, which these do not.
             lcf = run(cli, env, "handoff", sharer.group(1), receiver.group(1), "--mode", "lcf")
             if not re.search(r"bytes moved: 16384\b", lcf.stdout):
                 fail("LCF handoff output: %r" % lcf.stdout)
             refused = run(cli, env, "handoff", sharer.group(1), receiver.group(1), "--mode", "c2c",
                           check=False)
-            if refused.returncode == 0 or "FAILED_PRECONDITION" not in refused.stderr:
-                fail("C2C handoff without a fuser: %r" % refused.stderr)
+            if refused.returncode == 0 or "FAILED_PRECONDITION" not in refused.stderr \
+                    or "same text" not in refused.stderr:
+                fail("C2C handoff between different texts: %r" % refused.stderr)
             wrong = run(cli, env, "agents", "--token", "not-the-token", "--router",
                         published["router"], check=False)
             if wrong.returncode == 0 or "UNAUTHENTICATED" not in wrong.stderr:

@@ -14,13 +14,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "tests/server/worker/handoff_client.h"
 #include "tests/server/worker/worker_client.h"
 #include "tests/server/worker/worker_process.h"
 
@@ -58,114 +57,30 @@ v1::CachePolicy BoundedPolicy() {
   return p;
 }
 
-std::string OpenWithPolicy(v1::Worker::Stub& stub, const v1::CachePolicy* policy) {
-  v1::OpenSessionRequest request;
-  if (policy != nullptr) *request.mutable_cache_policy() = *policy;
-  v1::OpenSessionResponse response;
-  const grpc::Status st = stub.OpenSession(Context().get(), request, &response);
-  EXPECT_TRUE(st.ok()) << st.error_message();
-  return response.session_id();
-}
-
-struct Exported {
-  std::vector<v1::SummaryChunk> chunks;
-  grpc::Status status;
-};
-
-Exported Export(v1::Worker::Stub& stub, const std::string& session, const std::string& adapter,
-                int32_t slots_per_chunk = 0) {
+Exported<v1::SummaryChunk> Export(v1::Worker::Stub& stub, const std::string& session,
+                                  const std::string& adapter, int32_t slots_per_chunk = 0) {
   v1::ExportSummaryRequest request;
   request.set_session_id(session);
   request.set_adapter(adapter);
   request.set_slots_per_chunk(slots_per_chunk);
-  auto ctx = Context();
-  auto reader = stub.ExportSummary(ctx.get(), request);
-  Exported out;
-  v1::SummaryChunk chunk;
-  while (reader->Read(&chunk)) out.chunks.push_back(chunk);
-  out.status = reader->Finish();
-  return out;
+  return ReadChunks<v1::SummaryChunk>(
+      [&](grpc::ClientContext* ctx) { return stub.ExportSummary(ctx, request); });
 }
-
-struct ImportOptions {
-  bool writes_done = true;  // false: cancel the call after the writes instead
-};
 
 // Streams `chunks` into `session` (named in the first chunk) and returns the call's status.
 grpc::Status Import(v1::Worker::Stub& stub, const std::string& session,
                     std::vector<v1::SummaryChunk> chunks, v1::ImportSummaryResponse* response,
                     ImportOptions options = {}) {
-  auto ctx = Context();
-  auto writer = stub.ImportSummary(ctx.get(), response);
-  for (size_t i = 0; i < chunks.size(); ++i) {
-    if (i == 0) chunks[i].set_session_id(session);
-    if (!writer->Write(chunks[i])) break;  // the worker has finished the call already
-  }
-  if (options.writes_done) {
-    writer->WritesDone();
-  } else {
-    ctx->TryCancel();
-  }
-  return writer->Finish();
+  return WriteChunks<v1::SummaryChunk>(
+      [&](grpc::ClientContext* ctx, v1::ImportSummaryResponse* r) {
+        return stub.ImportSummary(ctx, r);
+      },
+      session, std::move(chunks), response, options);
 }
 
 int64_t Pinned(v1::Worker::Stub& stub, const std::string& session) {
-  v1::StatsRequest request;
-  request.set_session_id(session);
-  v1::StatsResponse stats;
-  const grpc::Status st = stub.Stats(Context().get(), request, &stats);
-  EXPECT_TRUE(st.ok()) << st.error_message();
-  return stats.sessions_size() == 1 ? stats.sessions(0).cache().pinned() : -1;
+  return StatsOf(stub, session).cache().pinned();
 }
-
-// The receiver's greedy answer to the question, with each token's log-probability.
-struct Answer {
-  std::vector<int32_t> ids;
-  std::vector<float> logprobs;
-};
-
-// Largest change of a token's log-probability (over the tokens both answers have).
-float MaxLogprobChange(const Answer& a, const Answer& b) {
-  float change = 0;
-  for (size_t i = 0; i < std::min(a.logprobs.size(), b.logprobs.size()); ++i) {
-    change = std::max(change, std::fabs(a.logprobs[i] - b.logprobs[i]));
-  }
-  return change;
-}
-
-// A session that nothing was imported into answers exactly as the baseline (the engine is
-// deterministic: same context, greedy, same threads).
-void ExpectSameAnswer(const Answer& a, const Answer& baseline) {
-  EXPECT_EQ(a.ids, baseline.ids);
-  ASSERT_EQ(a.logprobs.size(), baseline.logprobs.size());
-  for (size_t i = 0; i < a.logprobs.size(); ++i) {
-    EXPECT_FLOAT_EQ(a.logprobs[i], baseline.logprobs[i]) << "token " << i;
-  }
-}
-
-Answer Ask(v1::Worker::Stub& stub, const std::string& session) {
-  v1::GenerateRequest request;
-  request.set_session_id(session);
-  request.set_text(kQuestion);
-  request.set_logprobs(true);
-  request.mutable_sampling()->set_max_tokens(12);
-  request.mutable_sampling()->set_temperature(0);
-  const Stream s = Generate(stub, request);
-  EXPECT_TRUE(s.status.ok()) << s.status.error_message();
-  Answer a{.ids = s.ids, .logprobs = {}};
-  for (const v1::GeneratedTokens& m : s.messages) {
-    for (const v1::TokenLogprob& lp : m.logprobs()) a.logprobs.push_back(lp.logprob());
-  }
-  EXPECT_EQ(a.logprobs.size(), a.ids.size());
-  return a;
-}
-
-#define EXPECT_STATUS(call, code, text)                                         \
-  do {                                                                          \
-    const grpc::Status st_ = (call);                                            \
-    EXPECT_EQ(st_.error_code(), grpc::StatusCode::code) << st_.error_message(); \
-    EXPECT_THAT(st_.error_message(), HasSubstr(text));                          \
-  } while (0)
 
 class WorkerHandoffTest : public ::testing::Test {
  protected:
@@ -182,10 +97,8 @@ class WorkerHandoffTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(sharer_->started()) << sharer_->error();
     ASSERT_TRUE(receiver_->started()) << receiver_->error();
-    sharer_stub_ = v1::Worker::NewStub(
-        grpc::CreateChannel(sharer_->grpc_address(), grpc::InsecureChannelCredentials()));
-    receiver_stub_ = v1::Worker::NewStub(
-        grpc::CreateChannel(receiver_->grpc_address(), grpc::InsecureChannelCredentials()));
+    sharer_stub_ = StubOn(*sharer_);
+    receiver_stub_ = StubOn(*receiver_);
   }
 
   // A sharer session that read the records, and its summary in one-slot chunks.
@@ -193,7 +106,7 @@ class WorkerHandoffTest : public ::testing::Test {
     const std::string session = OpenSession(*sharer_stub_);
     v1::AppendResponse appended;
     EXPECT_TRUE(AppendText(*sharer_stub_, session, kSharerContext, &appended).ok());
-    Exported out = Export(*sharer_stub_, session, kAdapter, 1);
+    Exported<v1::SummaryChunk> out = Export(*sharer_stub_, session, kAdapter, 1);
     EXPECT_TRUE(out.status.ok()) << out.status.error_message();
     return out.chunks;
   }
@@ -208,7 +121,7 @@ class WorkerHandoffTest : public ::testing::Test {
   }
 
   // What the receiver answers without any import (the baseline every failed import keeps).
-  Answer Baseline() { return Ask(*receiver_stub_, ReceiverSession()); }
+  Answer Baseline() { return Ask(*receiver_stub_, ReceiverSession(), kQuestion); }
 
   static WorkerProcess* sharer_;
   static WorkerProcess* receiver_;
@@ -238,7 +151,7 @@ TEST_F(WorkerHandoffTest, ExportStreamsTheSummaryInNumberedChunks) {
   const std::string session = OpenSession(*sharer_stub_);
   v1::AppendResponse appended;
   ASSERT_TRUE(AppendText(*sharer_stub_, session, kSharerContext, &appended).ok());
-  const Exported whole = Export(*sharer_stub_, session, kAdapter);
+  const Exported<v1::SummaryChunk> whole = Export(*sharer_stub_, session, kAdapter);
   ASSERT_TRUE(whole.status.ok()) << whole.status.error_message();
   std::string a, b;
   for (const auto& c : chunks) a += c.slots();
@@ -260,7 +173,7 @@ TEST_F(WorkerHandoffTest, ImportPinsTheSlotsAndChangesTheReceiversAnswer) {
   EXPECT_EQ(imported.cache().pinned(), kSlots * kReceiverLayers);
   EXPECT_EQ(Pinned(*receiver_stub_, session), kSlots * kReceiverLayers);
 
-  const Answer after = Ask(*receiver_stub_, session);
+  const Answer after = Ask(*receiver_stub_, session, kQuestion);
   // Random slots move the answer (by far more than float noise, which ExpectSameAnswer shows
   // is none for an unchanged session).
   EXPECT_TRUE(after.ids != baseline.ids || MaxLogprobChange(after, baseline) > 1e-5f)
@@ -279,14 +192,14 @@ TEST_F(WorkerHandoffTest, StreamCutBeforeItsLastChunkChangesNothing) {
   v1::ImportSummaryResponse response;
   EXPECT_STATUS(Import(*receiver_stub_, ended, chunks, &response), INVALID_ARGUMENT, "last");
   EXPECT_EQ(Pinned(*receiver_stub_, ended), 0);
-  ExpectSameAnswer(Ask(*receiver_stub_, ended), baseline);
+  ExpectSameAnswer(Ask(*receiver_stub_, ended, kQuestion), baseline);
 
   const std::string cancelled = ReceiverSession();
   EXPECT_EQ(Import(*receiver_stub_, cancelled, chunks, &response, {.writes_done = false})
                 .error_code(),
             grpc::StatusCode::CANCELLED);
   EXPECT_EQ(Pinned(*receiver_stub_, cancelled), 0);
-  ExpectSameAnswer(Ask(*receiver_stub_, cancelled), baseline);
+  ExpectSameAnswer(Ask(*receiver_stub_, cancelled, kQuestion), baseline);
 }
 
 TEST_F(WorkerHandoffTest, MalformedChunksAreInvalidArgumentNamingTheField) {
@@ -411,16 +324,10 @@ TEST_F(WorkerHandoffTest, MetricsCountExports) {
 
 TEST(WorkerHandoffStartTest, AdapterForNeitherSideStopsTheWorkerNamingTheFile) {
   // cw-llama -> cw-gemma3 read by a worker of the tiny golden Gemma: neither of its models.
-  const std::string command = WorkerBinary() + " --model " + kGoldenDir +
-                              "tiny-gemma3-gqa4-f16.gguf --listen 127.0.0.1:0 --adapter " +
-                              kAdapterFile + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buf[512];
-  while (fgets(buf, sizeof(buf), pipe) != nullptr) output += buf;
-  const int status = pclose(pipe);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << output;
+  int code = 0;
+  const std::string output = RunWorkerToExit(
+      {"--model", kGoldenDir + "tiny-gemma3-gqa4-f16.gguf", "--adapter", kAdapterFile}, &code);
+  EXPECT_GT(code, 0) << output;
   EXPECT_THAT(output, HasSubstr(kAdapterFile));
   EXPECT_THAT(output, HasSubstr("neither"));
   EXPECT_THAT(output, ::testing::Not(HasSubstr("listening")));

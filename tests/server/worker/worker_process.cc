@@ -1,5 +1,6 @@
-// WorkerProcess and FetchMetrics (see worker_process.h): fork/exec with a pipe on stdout, the
-// listening line parsed with a poll() timeout, and a minimal HTTP/1.0 client for /metrics.
+// WorkerProcess, RunWorkerToExit and FetchMetrics (see worker_process.h): fork/exec with a pipe
+// on stdout, the listening line parsed with a poll() timeout, popen for a start that fails, and
+// a minimal HTTP/1.0 client for /metrics.
 #include "tests/server/worker/worker_process.h"
 
 #include <arpa/inet.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -58,7 +60,8 @@ WorkerProcess::WorkerProcess(const std::vector<std::string>& args) {
   std::string line;
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(30);
   while (line.find('\n') == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       error_ = "no listening line within 30 s; got: " + line;
       return;
@@ -132,6 +135,21 @@ std::string FetchMetrics(const std::string& address) {
   }
   close(fd);
   return response;
+}
+
+std::string RunWorkerToExit(const std::vector<std::string>& args, int* exit_code) {
+  std::string command = WorkerBinary() + " --listen 127.0.0.1:0";
+  for (const std::string& a : args) command += " " + a;
+  command += " 2>&1";
+  *exit_code = -1;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  std::string output;
+  char buf[512];
+  while (fgets(buf, sizeof(buf), pipe) != nullptr) output += buf;
+  const int status = pclose(pipe);
+  if (WIFEXITED(status)) *exit_code = WEXITSTATUS(status);
+  return output;
 }
 
 }  // namespace cachewire::testing

@@ -46,6 +46,11 @@ class WorkerProcess {
 // The worker binary beside the others in the build tree.
 std::string WorkerBinary();
 
+// A start expected to fail: runs the worker with --listen 127.0.0.1:0 and `args` (one shell
+// word each, no quoting) to its exit and returns its stdout and stderr together; *exit_code is
+// its exit status, or -1 when it did not exit by itself.
+std::string RunWorkerToExit(const std::vector<std::string>& args, int* exit_code);
+
 // GET http://address/metrics over a plain socket; empty on failure.
 std::string FetchMetrics(const std::string& address);
 
