@@ -152,13 +152,17 @@ def summarize(split: str, res: dict, families: list[str]) -> tuple[list[str], di
 
 def latency_curve(r: Runner, lengths: list[int], reps: int) -> list[str]:
     """Handoff latency per mode against the sharer's context length (tokens, counted by the
-    sharer's worker), on corpus-like filler; the question and accuracy do not matter here."""
+    sharer's worker), on corpus-like filler; the question and accuracy do not matter here. The
+    receiver holds "Nothing yet ." except for C2C, whose receiver holds the sharer's text (its
+    prefill is not part of the handoff), and the bytes each latent mode moves."""
     filler = episodes.default_filler("test")(random.Random(5))
-    lines = ["| sharer tokens | " + " | ".join(f"{m} ms p50" for m in ("LCF", "TEXT_CONTEXT", "TEXT_SUMMARY"))
-             + " | LCF vs TEXT_SUMMARY | LCF vs TEXT_CONTEXT |", "|---" * 6 + "|"]
+    modes = ("LCF", "C2C", "TEXT_CONTEXT", "TEXT_SUMMARY")
+    lines = ["| sharer tokens | " + " | ".join(f"{m} ms p50" for m in modes)
+             + " | LCF vs TEXT_SUMMARY | LCF vs TEXT_CONTEXT | LCF bytes | C2C bytes |", "|---" * 9 + "|"]
     words: list[str] = []
     for L in lengths:
-        ssid = r.session(r.sharer, "The records follow .")
+        text = "The records follow ."
+        ssid = r.session(r.sharer, text)
         try:
             have = 0
             while have < L:   # grow in chunks, reading the true token count back
@@ -166,18 +170,22 @@ def latency_curve(r: Runner, lengths: list[int], reps: int) -> list[str]:
                     words += next(filler).split()
                 chunk, words = " " + " ".join(words[:200]), words[200:]
                 r.s.call("Append", r.pb.AppendRequest(session_id=ssid, text=chunk))
+                text += chunk
                 have = r.s.call("GetSession", r.pb.GetSessionRequest(session_id=ssid)).stats.cache.n_past
-            med = {}
-            for mode in ("LCF", "TEXT_CONTEXT", "TEXT_SUMMARY"):
+            med, nbytes = {}, {}
+            for mode in modes:
                 ms = []
                 for _ in range(reps):
-                    out = r.handoff_and_answer(ssid, "Nothing yet .", "What is the code ?", mode)
+                    ctx = text if mode == "C2C" else "Nothing yet ."
+                    out = r.handoff_and_answer(ssid, ctx, "What is the code ?", mode)
                     if isinstance(out, Exception):
                         break
                     ms.append(out[1])
+                    nbytes[mode] = out[2]
                 med[mode] = statistics.median(ms) if ms else float("nan")
-            lines.append(f"| {have} | {med['LCF']:.1f} | {med['TEXT_CONTEXT']:.1f} | {med['TEXT_SUMMARY']:.1f} | "
-                         f"{med['TEXT_SUMMARY'] / med['LCF']:.1f}x faster | {med['TEXT_CONTEXT'] / med['LCF']:.1f}x faster |")
+            lines.append(f"| {have} | " + " | ".join(f"{med[m]:.1f}" for m in modes) + " | "
+                         f"{med['TEXT_SUMMARY'] / med['LCF']:.1f}x faster | {med['TEXT_CONTEXT'] / med['LCF']:.1f}x faster | "
+                         f"{nbytes.get('LCF', 0)} | {nbytes.get('C2C', 0)} |")
         finally:
             r.close(ssid)
     return lines

@@ -144,7 +144,9 @@ constexpr char kDemoQuestion[] = " Question: Who owns West Manor ? Answer:";
 constexpr char kDemoAnswer[] = "Mike Lee";
 
 // The main job: agent a reads records, hands off to agent b in each mode, b answers a question
-// about them. Prints each mode's answer, handoff latency and bytes moved.
+// about them. Prints each mode's answer, handoff latency and bytes moved. C2C fuses two caches
+// of one text, so its receiver reads a's records instead of its own; TEXT_SUMMARY goes last
+// because the summary a writes becomes part of a's session.
 void RunDemo(RouterConnection& connection, const router::RouterConfig& config) {
   const std::string sharer_agent = config.agents.front().name;
   const std::string receiver_agent = config.agents.back().name;
@@ -157,11 +159,13 @@ void RunDemo(RouterConnection& connection, const router::RouterConfig& config) {
   const std::pair<v1::HandoffMode, const char*> modes[] = {
       {v1::HANDOFF_MODE_NONE, "NONE"},
       {v1::HANDOFF_MODE_TEXT_CONTEXT, "TEXT_CONTEXT"},
-      {v1::HANDOFF_MODE_TEXT_SUMMARY, "TEXT_SUMMARY"},
-      {v1::HANDOFF_MODE_LCF, "LCF"}};
+      {v1::HANDOFF_MODE_C2C, "C2C"},
+      {v1::HANDOFF_MODE_LCF, "LCF"},
+      {v1::HANDOFF_MODE_TEXT_SUMMARY, "TEXT_SUMMARY"}};
   for (const auto& [mode, name] : modes) {
     const std::string receiver = CreateSession(connection, receiver_agent);
-    Append(connection, receiver, kDemoReceiverContext);
+    const bool shared = mode == v1::HANDOFF_MODE_C2C;
+    Append(connection, receiver, shared ? kDemoSharerContext : kDemoReceiverContext);
     v1::HandoffRequest handoff;
     handoff.set_from_session_id(sharer);
     handoff.set_to_session_id(receiver);
@@ -181,10 +185,12 @@ void RunDemo(RouterConnection& connection, const router::RouterConfig& config) {
     const std::string answer = Answer(connection, receiver, kDemoQuestion);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("demo: %-12s %s answers \"%s\" (%s) | handoff to answer %.1f ms, %lld bytes moved\n",
+    std::printf("demo: %-12s %s answers \"%s\" (%s) | handoff to answer %.1f ms, %lld bytes "
+                "moved%s\n",
                 name, receiver_agent.c_str(), answer.c_str(),
                 answer.find(kDemoAnswer) != std::string::npos ? "right" : "wrong", ms,
-                static_cast<long long>(moved.bytes_moved()));
+                static_cast<long long>(moved.bytes_moved()),
+                shared ? " (its session holds the same records)" : "");
   }
 }
 

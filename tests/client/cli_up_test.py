@@ -110,7 +110,7 @@ def main():
         demo = subprocess.run([cli, "up", config, "--demo", "--quiet"], env=env,
                               capture_output=True, text=True, timeout=120)
         modes_seen = all(re.search(r"^demo: %s\s+coder answers" % m, demo.stdout, re.M)
-                         for m in ("NONE", "TEXT_CONTEXT", "TEXT_SUMMARY", "LCF"))
+                         for m in ("NONE", "TEXT_CONTEXT", "C2C", "LCF", "TEXT_SUMMARY"))
         if demo.returncode != 0 or not modes_seen:
             fail("up --demo: %d %s %s" % (demo.returncode, demo.stdout, demo.stderr))
     print("PASS")
