@@ -52,10 +52,13 @@ class Runner:
         self.s, self.sharer, self.receiver = stack, sharer, receiver
         self.pb = stack.pb
 
-    def session(self, agent: str, text: str) -> str:
+    def session(self, agent: str, text) -> str:
+        """A bounded session holding `text`: one string, or pieces appended one request each
+        (as a sharer was given them, so that a SentencePiece agent spells them the same way)."""
         sid = self.s.call("CreateSession", self.pb.CreateSessionRequest(
             agent=agent, policy=self.pb.CachePolicy(**BOUNDED))).session_id
-        self.s.call("Append", self.pb.AppendRequest(session_id=sid, text=text))
+        for piece in [text] if isinstance(text, str) else text:
+            self.s.call("Append", self.pb.AppendRequest(session_id=sid, text=piece))
         return sid
 
     def close(self, sid: str) -> None:
@@ -161,8 +164,8 @@ def latency_curve(r: Runner, lengths: list[int], reps: int) -> list[str]:
              + " | LCF vs TEXT_SUMMARY | LCF vs TEXT_CONTEXT | LCF bytes | C2C bytes |", "|---" * 9 + "|"]
     words: list[str] = []
     for L in lengths:
-        text = "The records follow ."
-        ssid = r.session(r.sharer, text)
+        pieces = ["The records follow ."]
+        ssid = r.session(r.sharer, pieces[0])
         try:
             have = 0
             while have < L:   # grow in chunks, reading the true token count back
@@ -170,13 +173,13 @@ def latency_curve(r: Runner, lengths: list[int], reps: int) -> list[str]:
                     words += next(filler).split()
                 chunk, words = " " + " ".join(words[:200]), words[200:]
                 r.s.call("Append", r.pb.AppendRequest(session_id=ssid, text=chunk))
-                text += chunk
+                pieces.append(chunk)
                 have = r.s.call("GetSession", r.pb.GetSessionRequest(session_id=ssid)).stats.cache.n_past
             med, nbytes = {}, {}
             for mode in modes:
                 ms = []
                 for _ in range(reps):
-                    ctx = text if mode == "C2C" else "Nothing yet ."
+                    ctx = pieces if mode == "C2C" else "Nothing yet ."
                     out = r.handoff_and_answer(ssid, ctx, "What is the code ?", mode)
                     if isinstance(out, Exception):
                         break

@@ -101,9 +101,11 @@ struct LayerUpdate {
 
 absl::StatusOr<SharerCache> ExportForFusion(const C2cFuser& fuser, const model::Model& sharer,
                                             const model::Session& session,
-                                            std::span<const int32_t> tokens) {
+                                            std::span<const int32_t> tokens,
+                                            std::span<const int64_t> input_starts) {
   CW_ASSIGN_OR_RETURN(const cache::KvCache* c, CacheOf(session, tokens));
-  CW_ASSIGN_OR_RETURN(SpelledTokens spelled, SpellTokens(sharer.tokenizer(), tokens));
+  CW_ASSIGN_OR_RETURN(SpelledTokens spelled,
+                      SpellTokens(sharer.tokenizer(), tokens, input_starts));
   const model::HParams& hp = sharer.hparams();
   SharerCache out;
   out.text_bytes = static_cast<int64_t>(spelled.text.size());
@@ -142,9 +144,10 @@ absl::StatusOr<SharerCache> ExportForFusion(const C2cFuser& fuser, const model::
 absl::StatusOr<FusionReport> FuseIntoSession(const C2cFuser& fuser, const model::Model& receiver,
                                              model::Session& session,
                                              std::span<const int32_t> tokens,
-                                             const SharerCache& sharer) {
+                                             const SharerCache& sharer,
+                                             std::span<const int64_t> input_starts) {
   CW_ASSIGN_OR_RETURN(const cache::KvCache* c, CacheOf(session, tokens));
-  CW_ASSIGN_OR_RETURN(SpelledTokens own, SpellTokens(receiver.tokenizer(), tokens));
+  CW_ASSIGN_OR_RETURN(SpelledTokens own, SpellTokens(receiver.tokenizer(), tokens, input_starts));
   if (static_cast<int64_t>(own.text.size()) != sharer.text_bytes ||
       TextDigest(own.text) != sharer.text_digest) {
     return absl::FailedPreconditionError(

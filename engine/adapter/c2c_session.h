@@ -57,12 +57,14 @@ struct FusionReport {
   int64_t tokens_aligned = 0;     // receiver tokens
 };
 
-// The sharer's side. `tokens` are the session's tokens (every one run through the model).
+// The sharer's side. `tokens` are the session's tokens (every one run through the model);
+// `input_starts` where its appends began (SpellTokens).
 // FailedPrecondition naming session_id when the session holds no tokens; the fuser's identity
 // check is the caller's.
 absl::StatusOr<SharerCache> ExportForFusion(const C2cFuser& fuser, const model::Model& sharer,
                                             const model::Session& session,
-                                            std::span<const int32_t> tokens);
+                                            std::span<const int32_t> tokens,
+                                            std::span<const int64_t> input_starts = {});
 
 // The receiver's side. FailedPrecondition naming session_id when the session's text is not the
 // sharer's; InvalidArgument naming the field for an export that does not fit the fuser (a layer
@@ -71,6 +73,7 @@ absl::StatusOr<SharerCache> ExportForFusion(const C2cFuser& fuser, const model::
 absl::StatusOr<FusionReport> FuseIntoSession(const C2cFuser& fuser, const model::Model& receiver,
                                              model::Session& session,
                                              std::span<const int32_t> tokens,
-                                             const SharerCache& sharer);
+                                             const SharerCache& sharer,
+                                             std::span<const int64_t> input_starts = {});
 
 }  // namespace cachewire::adapter

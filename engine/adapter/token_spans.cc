@@ -7,13 +7,21 @@
 namespace cachewire::adapter {
 
 absl::StatusOr<SpelledTokens> SpellTokens(const tokenizer::Tokenizer& tokenizer,
-                                          std::span<const int32_t> ids) {
+                                          std::span<const int32_t> ids,
+                                          std::span<const int64_t> input_starts) {
   SpelledTokens out;
   out.spans.reserve(ids.size());
   const tokenizer::Vocab& vocab = tokenizer.vocab();
   bool strip_space = vocab.add_space_prefix();  // the encoder's space in front of a fragment
+  size_t next_input = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
     const int64_t at = static_cast<int64_t>(out.text.size());
+    while (next_input < input_starts.size() && input_starts[next_input] < static_cast<int64_t>(i)) {
+      ++next_input;
+    }
+    if (next_input < input_starts.size() && input_starts[next_input] == static_cast<int64_t>(i)) {
+      strip_space = vocab.add_space_prefix();  // a new encoder call began here
+    }
     if (!vocab.valid_id(ids[i])) {
       return absl::InvalidArgumentError(gguf::Cat("tokens[", i, "]: id ", ids[i],
                                                   " out of range [0, ", vocab.n_tokens(), ")"));

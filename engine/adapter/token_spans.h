@@ -5,7 +5,10 @@
 // chat markers) stand for no text here, so two models with different control tokens spell the
 // same plain text the same way. A token's bytes are its piece (TokenToPiece); with
 // SentencePiece's space prefix, the one space the encoder put in front of the text and after
-// each special token is left out (a first piece "▁The" spans 3 bytes, a lone "▁" none).
+// each special token is left out (a first piece "▁The" spans 3 bytes, a lone "▁" none), and so
+// is the one it put in front of each separately encoded input (`input_starts`: the token
+// indices where the session's appends began), so that a text appended in pieces spells the same
+// as in one piece whatever the tokenizer.
 // tools/train/c2c_align.py (token_spans) is the same rule in Python; tests compare the two.
 #pragma once
 
@@ -30,7 +33,8 @@ struct SpelledTokens {
 
 // InvalidArgument naming the position for an id outside the vocabulary.
 absl::StatusOr<SpelledTokens> SpellTokens(const tokenizer::Tokenizer& tokenizer,
-                                          std::span<const int32_t> ids);
+                                          std::span<const int32_t> ids,
+                                          std::span<const int64_t> input_starts = {});
 
 // FNV-1a, 64 bits: the digest two workers compare to tell whether they hold the same text
 // without sending it (a mismatch is caught, not defended against: the callers trust each other).

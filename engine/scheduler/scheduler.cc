@@ -168,7 +168,7 @@ void Scheduler::Advance(Running& run) {
           run.job.input_name, ": ", n_new, " tokens", held, " do not fit the session: ",
           session.n_past(), " of n_ctx ", session.n_ctx(), " tokens are in use")));
     }
-    seq.AddTokens(run.job.append);
+    seq.AddInput(run.job.append);
     run.result.n_appended = n_new;
     if (run.job.generate) {
       if (seq.tokens().empty()) {

@@ -15,6 +15,12 @@ void Sequence::AddTokens(std::span<const int32_t> ids) {
   snapshot_.n_tokens = static_cast<int64_t>(tokens_.size());
 }
 
+void Sequence::AddInput(std::span<const int32_t> ids) {
+  if (ids.empty()) return;
+  input_starts_.push_back(static_cast<int64_t>(tokens_.size()));
+  AddTokens(ids);
+}
+
 void Sequence::MarkFed(int64_t n) {
   n_fed_ += n;
   has_logits_ = true;

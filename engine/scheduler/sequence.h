@@ -47,6 +47,11 @@ class Sequence {
     return std::span<const int32_t>(tokens_).subspan(static_cast<size_t>(n_fed_));
   }
   void AddTokens(std::span<const int32_t> ids);
+  // Appended input (text or rendered chat turns, one tokenizer call): its tokens, and where
+  // they start, since a SentencePiece encoder puts a space in front of each call's text.
+  void AddInput(std::span<const int32_t> ids);
+  // Token index at which each AddInput began, ascending.
+  std::span<const int64_t> input_starts() const { return input_starts_; }
   // The cache took the next n unfed tokens; `logits` now follow the last of them.
   void MarkFed(int64_t n);
   std::vector<float>* logits() { return &logits_; }
@@ -66,6 +71,7 @@ class Sequence {
   std::unique_ptr<model::Session> session_;
   std::vector<int32_t> tokens_;  // (n_tokens) guarded by mu_ for writes and foreign reads
   int64_t n_fed_ = 0;
+  std::vector<int64_t> input_starts_;
   std::vector<float> logits_;    // (n_vocab)
   bool has_logits_ = false;
   std::atomic<bool> closed_{false};

@@ -35,7 +35,8 @@ absl::Status ExportCacheReactor::Export(scheduler::Sequence& sequence) {
   const auto start = std::chrono::steady_clock::now();
   // The tokens the cache has seen: a generation's last sampled token is not among them yet.
   const auto tokens = sequence.tokens().first(static_cast<size_t>(sequence.n_fed()));
-  auto cache = adapter::ExportForFusion(*fuser_, state_.model, sequence.session(), tokens);
+  auto cache = adapter::ExportForFusion(*fuser_, state_.model, sequence.session(), tokens,
+                                        sequence.input_starts());
   if (!cache.ok()) return cache.status();
   auto chunks = SplitCache(CacheShapeOf(*fuser_), *cache, entries_per_chunk_);
   export_seconds_ =

@@ -50,7 +50,8 @@ absl::Status FuseCacheReactor::Fuse(scheduler::Sequence& sequence) {
   // The tokens the cache has seen: a generation's last sampled token is not among them yet.
   const auto tokens = sequence.tokens().first(static_cast<size_t>(sequence.n_fed()));
   auto report =
-      adapter::FuseIntoSession(*fuser_, state_.model, sequence.session(), tokens, sharer_);
+      adapter::FuseIntoSession(*fuser_, state_.model, sequence.session(), tokens, sharer_,
+                               sequence.input_starts());
   fuse_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!report.ok()) return report.status();
   report_ = *report;

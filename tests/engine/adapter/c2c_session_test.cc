@@ -121,6 +121,38 @@ TEST_P(C2cSession, TokensAndSpansOfTheSharedTextAreTorchs) {
   }
 }
 
+// A text appended in pieces (each piece one tokenizer call, as the worker's appends are) spells
+// the same text once the calls' starts are known: a SentencePiece encoder puts a space in front
+// of each call, which the spelling leaves out.
+TEST_P(C2cSession, TextAppendedInPiecesSpellsTheSame) {
+  const size_t cut = text_.find(" code ");
+  ASSERT_NE(cut, std::string::npos);
+  for (const auto& [m, side] :
+       {std::pair(sharer_.get(), "sharer"), std::pair(receiver_.get(), "receiver")}) {
+    SCOPED_TRACE(side);
+    const tokenizer::Tokenizer& tok = m->tokenizer();
+    std::vector<int32_t> ids = tok.Encode(text_.substr(0, cut));
+    const int64_t second = static_cast<int64_t>(ids.size());
+    const std::vector<int32_t> rest = tok.Encode(text_.substr(cut), {.add_bos = false});
+    ids.insert(ids.end(), rest.begin(), rest.end());
+    const std::vector<int64_t> starts = {0, second};
+    auto spelled = SpellTokens(tok, ids, starts);
+    ASSERT_TRUE(spelled.ok()) << spelled.status();
+    EXPECT_EQ(spelled->text, text_);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const TokenSpan& span = spelled->spans[i];
+      ASSERT_LE(span.begin, span.end);
+      if (i > 0) {
+        EXPECT_EQ(span.begin, spelled->spans[i - 1].end) << "token " << i;
+      }
+    }
+    // Without the starts, only the SentencePiece agent's spelling differs (by that one space).
+    auto plain = SpellTokens(tok, ids);
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain->text.size(), text_.size() + (tok.vocab().add_space_prefix() ? 1 : 0));
+  }
+}
+
 TEST_P(C2cSession, FusingFullSessionsLeavesTorchsFusedEntries) {
   auto theirs = Prefill(*sharer_, sharer_ids_, {});
   auto ours = Prefill(*receiver_, receiver_ids_, {});

@@ -5,6 +5,7 @@
 //   receiver entry is fused (full caches hold every token), the bytes moved are the sharer's
 //   keys and values of the layers the fuser reads (f16) and the spans, and the receiver's next
 //   answer changes against a twin session that had no handoff; both directions;
+// - a text appended in different pieces on the two sides is still the same text;
 // - a receiver holding another text is refused (FAILED_PRECONDITION naming to_session_id)
 //   and answers exactly as its twin does;
 // - LCF, for which no adapter is configured here, is FAILED_PRECONDITION.
@@ -127,6 +128,25 @@ TEST_F(RouterC2cTest, FusesTheSharedTextAndChangesTheAnswer) {
     EXPECT_LE(moved.bytes_moved(), entries + Tokens(sharer) * (pair.sharer_layers_read + 2) * 2);
     EXPECT_GT(moved.import_ms(), 0.0);
     EXPECT_NE(Answer(receiver), Answer(twin));
+  }
+}
+
+// Appends split the text differently on the two sides (each append is one tokenizer call; a
+// SentencePiece agent puts a space in front of each): still the same text, every entry fused.
+TEST_F(RouterC2cTest, TextAppendedInDifferentPiecesIsTheSameText) {
+  const std::string text = kShared;
+  const size_t a = text.find(" The owner"), b = text.find("Ellis");
+  for (const Pair& pair : {kForward, kBackward}) {
+    SCOPED_TRACE(pair.sharer + " -> " + pair.receiver);
+    const std::string sharer = SessionWith(pair.sharer, text.substr(0, a));
+    ASSERT_TRUE(AppendText(sharer, text.substr(a)).ok());
+    const std::string receiver = SessionWith(pair.receiver, text.substr(0, b));
+    ASSERT_TRUE(AppendText(receiver, text.substr(b)).ok());
+    v1::HandoffResponse moved;
+    const grpc::Status status = Handoff(sharer, receiver, v1::HANDOFF_MODE_C2C, &moved);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(moved.entries_fused(), Tokens(receiver) * pair.receiver_layers);
+    EXPECT_EQ(moved.entries_unmatched(), 0);
   }
 }
 
