@@ -5,6 +5,7 @@
 #include <set>
 
 #include "engine/adapter/token_spans.h"
+#include "engine/adapter/unrotated_rows.h"
 #include "engine/cache/kv_cache.h"
 #include "engine/common/status_macros.h"
 #include "engine/gguf/str_cat.h"
@@ -26,7 +27,7 @@ absl::StatusOr<const cache::KvCache*> CacheOf(const model::Session& session,
   return c;
 }
 
-// Rotates rows (n, d) in place, row e for positions[e] (negated positions un-rotate).
+// Rotates rows (n, d) in place, row e for positions[e].
 absl::Status Rotate(const kernels::RopeParams& rope, std::span<const int32_t> positions,
                     float* rows, int64_t d, kernels::RopeTable* table) {
   if (positions.empty()) return absl::OkStatus();
@@ -114,12 +115,12 @@ absl::StatusOr<SharerCache> ExportForFusion(const C2cFuser& fuser, const model::
   const std::set<int64_t> layers(fuser.layer_map().begin(), fuser.layer_map().end());
   const int64_t n_tokens = static_cast<int64_t>(tokens.size());
   kernels::RopeTable table;
-  std::vector<int32_t> back;  // minus each key's position: rotating by it un-rotates
+  std::vector<int64_t> rows;
   for (int64_t il : layers) {
     for (int64_t h = 0; h < hp.n_head_kv; ++h) {
       const cache::KvHeadView view = c->View(il, h);
       SharerHead head{il, h, {}, {}, {}};
-      back.clear();
+      rows.clear();
       for (int64_t e = 0; e < view.n; ++e) {
         const int64_t t = view.token == nullptr ? e : view.token[e];
         if (t < 0) continue;  // pinned: not the text's
@@ -128,13 +129,10 @@ absl::StatusOr<SharerCache> ExportForFusion(const C2cFuser& fuser, const model::
                                                    " beyond the session's ", n_tokens, " tokens"));
         }
         head.tokens.push_back(t);
-        head.k.insert(head.k.end(), view.k + e * view.k_stride,
-                      view.k + e * view.k_stride + hp.head_dim_k);
-        head.v.insert(head.v.end(), view.v + e * view.v_stride,
-                      view.v + e * view.v_stride + hp.head_dim_v);
-        back.push_back(-view.pos[e]);
+        rows.push_back(e);
       }
-      CW_RETURN_IF_ERROR(Rotate(sharer.LayerRope(il), back, head.k.data(), hp.head_dim_k, &table));
+      CW_RETURN_IF_ERROR(AppendUnrotatedRows(view, rows, sharer.LayerRope(il), hp.head_dim_k,
+                                             hp.head_dim_v, &head.k, &head.v, &table));
       out.heads.push_back(std::move(head));
     }
   }
@@ -200,19 +198,18 @@ absl::StatusOr<FusionReport> FuseIntoSession(const C2cFuser& fuser, const model:
     if (n == 0) continue;
     // Gather token-major inputs: the receiver's keys un-rotated head by head.
     std::vector<float> rk(n * Hr * dk), rv(n * Hr * dv), sk(n * Hs * sdk), sv(n * Hs * sdv);
-    std::vector<float> rows_k(n * dk);
+    std::vector<float> head_k, head_v;
+    std::vector<int64_t> rows(static_cast<size_t>(n));
     std::vector<int32_t> pos(static_cast<size_t>(n));
     for (int64_t h = 0; h < Hr; ++h) {
-      const cache::KvHeadView view = c->View(il, h);
+      for (int64_t i = 0; i < n; ++i) rows[i] = own_rows[h][static_cast<size_t>(fused_tokens[i])];
+      head_k.clear();
+      head_v.clear();
+      CW_RETURN_IF_ERROR(AppendUnrotatedRows(c->View(il, h), rows, receiver.LayerRope(il), dk, dv,
+                                             &head_k, &head_v, &table));
       for (int64_t i = 0; i < n; ++i) {
-        const int64_t e = own_rows[h][static_cast<size_t>(fused_tokens[i])];
-        std::copy_n(view.k + e * view.k_stride, dk, rows_k.data() + i * dk);
-        std::copy_n(view.v + e * view.v_stride, dv, rv.data() + (i * Hr + h) * dv);
-        pos[static_cast<size_t>(i)] = -view.pos[e];
-      }
-      CW_RETURN_IF_ERROR(Rotate(receiver.LayerRope(il), pos, rows_k.data(), dk, &table));
-      for (int64_t i = 0; i < n; ++i) {
-        std::copy_n(rows_k.data() + i * dk, dk, rk.data() + (i * Hr + h) * dk);
+        std::copy_n(head_k.data() + i * dk, dk, rk.data() + (i * Hr + h) * dk);
+        std::copy_n(head_v.data() + i * dv, dv, rv.data() + (i * Hr + h) * dv);
       }
     }
     for (int64_t h = 0; h < Hs; ++h) {

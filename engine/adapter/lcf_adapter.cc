@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/adapter/lcf_weights.h"
+#include "engine/adapter/unrotated_rows.h"
 #include "engine/cache/kv_cache.h"
 #include "engine/common/status_macros.h"
 #include "engine/gguf/gguf_file.h"
@@ -136,27 +137,25 @@ absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Items(const model::Model& m
   const model::HParams& hp = m.hparams();
   const int64_t dk = hp.head_dim_k, dv = hp.head_dim_v, R = w.slot_dim;
   std::vector<float> items, x, keys;
-  std::vector<int32_t> back;  // minus each key's position: rotating by it un-rotates
+  std::vector<int64_t> rows;
   kernels::RopeTable table;
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const int64_t window = SlidingWindow(hp, il);
     const int32_t next = c.NextPosition(il);
     for (int64_t h = 0; h < hp.n_head_kv; ++h) {
       const cache::KvHeadView view = c.View(il, h);
-      x.clear();
-      keys.clear();
-      back.clear();
+      rows.clear();
       for (int64_t e = 0; e < view.n; ++e) {
         if (view.token != nullptr && view.token[e] < 0) continue;        // pinned: not the sharer's
         if (window > 0 && view.pos[e] <= next - window) continue;        // out of the next query's view
-        keys.insert(keys.end(), view.k + e * view.k_stride, view.k + e * view.k_stride + dk);
-        x.insert(x.end(), view.v + e * view.v_stride, view.v + e * view.v_stride + dv);
-        back.push_back(-view.pos[e]);
+        rows.push_back(e);
       }
-      const int64_t n = static_cast<int64_t>(back.size());
+      const int64_t n = static_cast<int64_t>(rows.size());
       if (n == 0) continue;
-      CW_RETURN_IF_ERROR(kernels::BuildRopeTable(m.LayerRope(il), back, &table));
-      CW_RETURN_IF_ERROR(kernels::ApplyRope(table, keys.data(), n, 1, dk));
+      keys.clear();
+      x.clear();
+      CW_RETURN_IF_ERROR(
+          AppendUnrotatedRows(view, rows, m.LayerRope(il), dk, dv, &keys, &x, &table));
       std::vector<float> kv(static_cast<size_t>(n * (dk + dv)));  // rows [k; v]
       for (int64_t e = 0; e < n; ++e) {
         std::copy_n(keys.data() + e * dk, dk, kv.data() + e * (dk + dv));

@@ -158,7 +158,7 @@ class BoundedKvCache final : public KvCache {
     n_evicted_ = n_compactions_ = 0;
   }
 
-  // ---- pins -------------------------------------------------------------------------------
+  // ---- rewriting entries in place (a C2C fusion) ------------------------------------------
   absl::Status Overwrite(std::span<const EntryOverwrite> entries) override {
     CW_RETURN_IF_ERROR(CheckOverwrite(*this, step_.open(), entries));
     for (const EntryOverwrite& e : entries) {
@@ -167,6 +167,7 @@ class BoundedKvCache final : public KvCache {
     return absl::OkStatus();
   }
 
+  // ---- pins -------------------------------------------------------------------------------
   absl::Status Pin(int64_t n_pinned, std::span<const PinnedKv> pins) override {
     if (step_.open()) return absl::InvalidArgumentError("kv cache: Pin while a step is open");
     const int64_t most = policy_.budget - policy_.n_sink - policy_.window;

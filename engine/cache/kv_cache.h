@@ -12,8 +12,8 @@
 // Append(il, ...) adds the step's entries of layer il (visible at once to View(il, ...), so the
 // step's queries see their own keys); Commit() makes them permanent and advances n_past,
 // Rollback() drops them. Only these, Pin, Overwrite and Clear mutate; everything else is a
-// read. A cache
-// is used by one thread at a time (the session's owner serialises forwards, pins and stats).
+// read. A cache is used by one thread at a time (the session's owner serialises forwards, pins
+// and stats).
 //
 // Storage is f32: the cache feeds attention without conversions, and keys/values stay bit-exact
 // for the LCF encoder and C2C export; prefill and single-token decodes then give the same
