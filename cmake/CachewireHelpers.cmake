@@ -36,3 +36,16 @@ function(cachewire_test name)
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED "${ARG_FIXTURES}")
   endif()
 endfunction()
+
+# cachewire_gpu_test(NAME SOURCES ... DEPS ...): a cachewire_test labelled gpu, pointed at this
+# build's CUDA plugin. Without the plugin or a device its tests skip, saying why.
+function(cachewire_gpu_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cachewire_test(${name} SOURCES ${ARG_SOURCES} DEPS ${ARG_DEPS} LABELS gpu)
+  if(CACHEWIRE_CUDA)
+    add_dependencies(${name} cachewire_cuda)
+    target_compile_definitions(${name} PRIVATE CACHEWIRE_HAVE_CUDA_PLUGIN=1)
+    set_tests_properties(${name} PROPERTIES
+      ENVIRONMENT "CACHEWIRE_CUDA_PLUGIN=$<TARGET_FILE:cachewire_cuda>")
+  endif()
+endfunction()

@@ -26,6 +26,7 @@
 #include "engine/backend/cpu/thread_pool.h"
 #include "engine/gguf/dequantize.h"
 #include "engine/gguf/tensor_type.h"
+#include "bench/common/random_weights.h"
 #include "kernels/matmul.h"
 
 namespace {
@@ -77,55 +78,6 @@ double BandwidthProbeGbps(const std::vector<uint64_t>& buf, ThreadPool& pool) {
   for (uint64_t v : sums) total += v;
   if (total == 42) std::printf(" ");  // keeps the sum alive
   return static_cast<double>(per * static_cast<size_t>(n_tasks) * 8) / s / 1e9;
-}
-
-// One valid weight matrix: float types hold values in [-1, 1], quantised types random bytes with
-// sane f16 scales (all other bit patterns are valid blocks).
-std::vector<uint8_t> MakeWeights(TensorType type, Shape shape, std::mt19937& rng) {
-  const size_t row = *cachewire::gguf::RowBytes(type, shape.n_in);
-  std::vector<uint8_t> w(row * static_cast<size_t>(shape.n_out));
-  std::uniform_int_distribution<uint32_t> bits;
-  for (size_t i = 0; i + 4 <= w.size(); i += 4) {
-    const uint32_t v = bits(rng);
-    std::memcpy(w.data() + i, &v, 4);
-  }
-  const uint16_t scale = cachewire::gguf::F32ToF16(1.0f / 1024);
-  auto put16 = [&](size_t off, uint16_t v) { std::memcpy(w.data() + off, &v, 2); };
-  const size_t n = static_cast<size_t>(shape.n_in * shape.n_out);
-  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
-  switch (type) {
-    case TensorType::kF32:
-      for (size_t i = 0; i < n; ++i) {
-        const float v = unit(rng);
-        std::memcpy(w.data() + 4 * i, &v, 4);
-      }
-      break;
-    case TensorType::kF16:
-      for (size_t i = 0; i < n; ++i) put16(2 * i, cachewire::gguf::F32ToF16(unit(rng)));
-      break;
-    case TensorType::kBF16:
-      for (size_t i = 0; i < n; ++i) put16(2 * i, cachewire::gguf::F32ToBF16(unit(rng)));
-      break;
-    case TensorType::kQ8_0:
-    case TensorType::kQ4_0: {
-      const size_t bb = type == TensorType::kQ8_0 ? 34 : 18;
-      for (size_t b = 0; b < n / 32; ++b) put16(b * bb, scale);
-      break;
-    }
-    case TensorType::kQ4_K:
-    case TensorType::kQ5_K: {
-      const size_t bb = type == TensorType::kQ4_K ? 144 : 176;
-      for (size_t b = 0; b < n / 256; ++b) {
-        put16(b * bb, scale);
-        put16(b * bb + 2, scale);
-      }
-      break;
-    }
-    case TensorType::kQ6_K:
-      for (size_t b = 0; b < n / 256; ++b) put16(b * 210 + 208, scale);
-      break;
-  }
-  return w;
 }
 
 struct Options {
@@ -202,7 +154,8 @@ int main(int argc, char** argv) {
     for (float& v : x) v = std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng);
     std::vector<float> y(static_cast<size_t>(kPrefillTokens * shape.n_out));
     for (TensorType type : opt.types) {
-      const std::vector<uint8_t> one = MakeWeights(type, shape, rng);
+      const std::vector<uint8_t> one =
+          cachewire::bench::MakeWeights(type, shape.n_out, shape.n_in, rng);
       // Copies to rotate through, so decode reads from memory rather than cache.
       // The arena is allocated once and reused, so its page faults are paid once per run.
       const size_t n_copies = std::max<size_t>(2, opt.stream_bytes / one.size());

@@ -3,10 +3,10 @@
 #include "engine/cache/kv_rows.h"
 
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 
 #include "engine/common/status_macros.h"
+#include "kernels/key_norms.h"
 
 namespace cachewire::cache {
 
@@ -53,10 +53,8 @@ KvHeadView KvRows::View(int64_t h) const {
 }
 
 void KvRows::SetNorm(int64_t h, int64_t slot) {
-  const float* k = K(h, slot);
-  double ss = 0;
-  for (int64_t i = 0; i < shape_.head_dim_k; ++i) ss += double{k[i]} * k[i];
-  norm_[static_cast<size_t>(h * cap + slot)] = static_cast<float>(std::sqrt(ss));
+  kernels::KeyL2Norms(K(h, slot), 1, shape_.head_dim_k, shape_.head_dim_k,
+                      &norm_[static_cast<size_t>(h * cap + slot)]);
 }
 
 void KvRows::Overwrite(int64_t h, int64_t slot, const float* k, const float* v) {

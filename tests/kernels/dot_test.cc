@@ -23,17 +23,8 @@ using testing::RandomActivations;
 using testing::RandomWeights;
 using testing::ReferenceDot;
 
-// Bound on |x - dequantised q| relative to the block's amax: half a step of d = amax / 127,
-// plus (Q8_0 only) the f16 rounding of d times |q| <= 127.
-double QuantStepBound(ActFormat format) {
-  if (format == ActFormat::kF32) return 0.0;
-  const double f16_rounding = format == ActFormat::kQ8_0 ? 1.0 / 2048 : 0.0;
-  return (0.5 / 127 + f16_rounding) * 1.0001;
-}
-
-int64_t ActBlock(ActFormat format) {
-  return format == ActFormat::kQ8_0 ? kQK8_0 : format == ActFormat::kQ8_K ? kQK_K : 1;
-}
+using testing::ActBlock;
+using testing::QuantStepBound;
 
 // Quantises `x` (n_rows x n) into the kernel's activation format at the kernel's level.
 std::vector<uint8_t> Quantize(const DotKernels& k, const std::vector<float>& x, int64_t n_rows,

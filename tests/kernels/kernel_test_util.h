@@ -135,4 +135,17 @@ inline std::vector<float> DequantizeWeightRow(gguf::TensorType type, const std::
   return out;
 }
 
+// Bound on |x - dequantised q| of a quantised activation, relative to its block's amax: half a
+// step of d = amax / 127, plus (Q8_0 only) the f16 rounding of d times |q| <= 127.
+inline double QuantStepBound(ActFormat format) {
+  if (format == ActFormat::kF32) return 0.0;
+  const double f16_rounding = format == ActFormat::kQ8_0 ? 1.0 / 2048 : 0.0;
+  return (0.5 / 127 + f16_rounding) * 1.0001;
+}
+
+// Elements per block of an activation format.
+inline int64_t ActBlock(ActFormat format) {
+  return format == ActFormat::kQ8_0 ? kQK8_0 : format == ActFormat::kQ8_K ? kQK_K : 1;
+}
+
 }  // namespace cachewire::kernels::testing

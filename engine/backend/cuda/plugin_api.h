@@ -4,30 +4,45 @@
 // build runs on machines with and without a GPU, and cuBLAS's large static TLS must not be
 // linked into executables whose other threads start with small stacks (TOOLCHAIN.md, pitfall
 // 1). A plain C table of functions keeps the boundary free of C++ ABI concerns. Every function
-// returns 0 on success or a CUDA error code, writing a message into `err` (NUL-terminated).
+// returns 0 on success or a CUDA (or cuBLAS) error code, writing a message that names the call
+// or op into `err` (NUL-terminated).
+//
+// Ops are launched on the calling thread's current device and its default stream, in order; a
+// fault inside a kernel surfaces at the next synchronising call (copy to host, synchronize).
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/backend/cuda/op_args.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define CACHEWIRE_CUDA_ABI_VERSION 1u
+#define CACHEWIRE_CUDA_ABI_VERSION 2u
 
 typedef struct CwCudaApi {
   uint32_t abi_version;  // CACHEWIRE_CUDA_ABI_VERSION of the plugin
   // Number of usable CUDA devices (0 without a driver or device: that is not an error).
   int (*device_count)(int* count, char* err, size_t err_len);
-  // Name and compute capability of a device.
+  // Name, compute capability and memory of a device.
   int (*device_info)(int device, char* name, size_t name_len, int* cc_major, int* cc_minor,
-                     char* err, size_t err_len);
-  // Dequantises n_rows rows of `n_per_row` elements of GGUF type `type` (ggml id) from host
-  // memory into host f32 through the device: the first kernel, tested against its CPU twin.
-  int (*dequantize_rows)(int device, uint32_t type, const void* src, size_t src_bytes,
-                         int64_t n_rows, int64_t n_per_row, float* dst, char* err,
-                         size_t err_len);
+                     size_t* total_bytes, char* err, size_t err_len);
+  // Makes `device` current for the calling thread (every call below works on it).
+  int (*set_device)(int device, char* err, size_t err_len);
+  // Device memory. free(null) is a no-op.
+  int (*malloc)(size_t bytes, void** ptr, char* err, size_t err_len);
+  int (*free)(void* ptr, char* err, size_t err_len);
+  int (*memset)(void* ptr, int value, size_t bytes, char* err, size_t err_len);
+  // Host <-> device copies; to_host waits for the ops before it.
+  int (*copy_to_device)(void* dst, const void* src, size_t bytes, char* err, size_t err_len);
+  int (*copy_to_host)(void* dst, const void* src, size_t bytes, char* err, size_t err_len);
+  // Waits for every op launched so far; reports a fault of any of them.
+  int (*synchronize)(char* err, size_t err_len);
+  // One op (op_args.h): `args` points to the op's record. Arguments are checked before launch
+  // (cudaErrorInvalidValue naming the field); unknown ops give cudaErrorNotSupported.
+  int (*run_op)(CwOp op, const void* args, char* err, size_t err_len);
 } CwCudaApi;
 
 // The one exported symbol of the plugin.
