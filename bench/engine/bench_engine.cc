@@ -14,7 +14,8 @@
 // for the first --model (llama fields `na` without --llama-bench).
 //
 // Flags: --model FILE (repeatable, required), --threads N (2), --quick, --prefill N, --decode N,
-// --reps N, --batches 1,4,16, --batch-steps N (32), --probe-mb N (1024), --llama-bench PATH.
+// --reps N, --batches 1,4,16, --batch-steps N (32), --probe-mb N (1024), --llama-bench PATH,
+// --device cpu|cuda (cuda: the device model on the GPU, engine/model/device_model.h).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -34,6 +35,7 @@
 
 #include "bench/engine/llama_bench.h"
 #include "engine/backend/cpu/thread_pool.h"
+#include "engine/backend/cuda_ops.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/tensor_type.h"
 #include "engine/model/model.h"
@@ -53,6 +55,7 @@ struct Options {
   int64_t batch_steps = 32;
   int64_t probe_mb = 1024;
   std::string llama_bench;
+  model::Device device = model::Device::kCpu;  // --device cuda: the device model on the GPU
 };
 
 struct Result {
@@ -194,7 +197,7 @@ bool BenchModel(const Options& opt, const std::string& path, ThreadPool& pool, R
   r->name = Stem(path);
   std::unique_ptr<model::Model> m;
   const double load_s = Seconds([&] {
-    auto loaded = model::Model::Load(path, {.n_threads = opt.threads});
+    auto loaded = model::Model::Load(path, {.n_threads = opt.threads, .device = opt.device});
     if (loaded.ok()) m = std::move(*loaded);
     else std::fprintf(stderr, "load %s: %s\n", path.c_str(), loaded.status().ToString().c_str());
   });
@@ -322,6 +325,14 @@ bool ParseFlags(int argc, char** argv, Options* opt) {
       opt->probe_mb = std::atoll(v);
     } else if (a == "--llama-bench") {
       opt->llama_bench = v;
+    } else if (a == "--device") {
+      absl::StatusOr<model::Device> d = model::ParseDevice(v);
+      if (!d.ok()) {
+        std::fprintf(stderr, "bench_engine: --device: %s\n",
+                     std::string(d.status().message()).c_str());
+        return false;
+      }
+      opt->device = *d;
     } else if (a == "--batches") {
       opt->batches.clear();
       for (const char* p = v; *p;) {
@@ -356,8 +367,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: bench_engine --model FILE [--model FILE...] [--quick] [--threads N] "
                  "[--prefill N] [--decode N] [--reps N] [--batches 1,4,16] [--batch-steps N] "
-                 "[--probe-mb N] [--llama-bench PATH]\n");
+                 "[--probe-mb N] [--llama-bench PATH] [--device cpu|cuda]\n");
     return 2;
+  }
+  if (opt.device != model::Device::kCpu) {
+    absl::StatusOr<std::unique_ptr<cachewire::backend::Ops>> ops =
+        cachewire::backend::OpenCudaOps(0);
+    if (!ops.ok()) {
+      std::printf("engine: no CUDA device: %s\n", std::string(ops.status().message()).c_str());
+      return 1;
+    }
+    std::printf("engine benchmark on %s (weights and caches in device memory)\n",
+                (*ops)->name().c_str());
   }
   std::printf("engine benchmark: cpu=\"%s\" threads=%d prefill=%lld decode=%lld reps=%d "
               "batch_steps=%lld\n",

@@ -34,6 +34,7 @@ struct GenerateArgs {
                                   .repetition_window = 64, .seed = 0};
   std::optional<uint64_t> seed;
   int threads = 0;
+  std::string device = "cpu";
   int64_t ctx = 0;
   std::vector<std::string> stop;
   bool chat = false;
@@ -109,7 +110,9 @@ void RunGenerate(GenerateArgs args) {
     Fail(std::string(s.status().message()));
   }
 
-  auto model = model::Model::Load(args.model, {.n_threads = args.threads});
+  auto device = model::ParseDevice(args.device);
+  if (!device.ok()) Fail("--device: " + std::string(device.status().message()));
+  auto model = model::Model::Load(args.model, {.n_threads = args.threads, .device = *device});
   if (!model.ok()) Fail(std::string(model.status().message()));
   auto session = (*model)->NewSession({.n_ctx = args.ctx});
   if (!session.ok()) Fail(std::string(session.status().message()));
@@ -175,6 +178,8 @@ void RegisterGenerate(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Sampling seed (default: random, printed at the end)");
   cmd->add_option("--threads,-t", args->threads, "CPU threads; 0 = one per hardware thread")
+      ->capture_default_str();
+  cmd->add_option("--device", args->device, "cpu, cuda (the GPU) or auto (cuda when found)")
       ->capture_default_str();
   cmd->add_option("--ctx,-c", args->ctx, "Context size in tokens; 0 = the model's")
       ->capture_default_str();

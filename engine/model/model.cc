@@ -13,7 +13,10 @@
 #include "engine/common/status_macros.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/str_cat.h"
+#include "engine/backend/cuda_ops.h"
+#include "engine/model/device_model.h"
 #include "engine/model/forward.h"
+#include "engine/model/request_checks.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace cachewire::model {
@@ -96,11 +99,7 @@ class CpuModel final : public Model {
 
  private:
   absl::Status Check(std::span<ForwardRequest> requests) const;
-  // Rows a request runs: its tokens, or its embeddings' rows.
-  int64_t Rows(const ForwardRequest& r) const {
-    return r.embeddings.empty() ? static_cast<int64_t>(r.tokens.size())
-                                : static_cast<int64_t>(r.embeddings.size()) / hp_.n_embd;
-  }
+  int64_t Rows(const ForwardRequest& r) const { return RequestRows(r, hp_.n_embd); }
   // One pass over every request's next step (`done` tokens already run; at most what each
   // cache takes in one step); advances done.
   absl::Status RunStep(std::span<ForwardRequest> requests, std::vector<int64_t>& done);
@@ -118,51 +117,13 @@ class CpuModel final : public Model {
 };
 
 absl::Status CpuModel::Check(std::span<ForwardRequest> requests) const {
-  if (requests.empty()) return absl::InvalidArgumentError("requests: empty batch");
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const ForwardRequest& r = requests[i];
-    const std::string where = requests.size() > 1 ? gguf::Cat("requests[", i, "].") : "";
-    auto* session = dynamic_cast<CpuSession*>(r.session);
-    if (session == nullptr || session->owner() != this) {
-      return absl::InvalidArgumentError(where + "session: null or from another model");
-    }
-    for (size_t j = 0; j < i; ++j) {
-      if (requests[j].session == r.session) {
-        return absl::InvalidArgumentError(
-            gguf::Cat(where, "session: the same session as requests[", j, "]"));
-      }
-    }
-    if (r.logits == nullptr) return absl::InvalidArgumentError(where + "logits: null");
-    if (!r.embeddings.empty()) {
-      if (!r.tokens.empty()) {
-        return absl::InvalidArgumentError(where + "embeddings: given together with tokens");
-      }
-      if (r.embeddings.size() % static_cast<size_t>(hp_.n_embd) != 0) {
-        return absl::InvalidArgumentError(gguf::Cat(where, "embeddings: ", r.embeddings.size(),
-                                                    " values, not whole rows of n_embd ", hp_.n_embd));
-      }
-      for (size_t p = 0; p < r.embeddings.size(); ++p) {
-        if (!std::isfinite(r.embeddings[p])) {
-          return absl::InvalidArgumentError(gguf::Cat(where, "embeddings[", p, "]: not finite"));
-        }
-      }
-    } else if (r.tokens.empty()) {
-      return absl::InvalidArgumentError(where + "tokens: empty");
-    }
-    for (size_t p = 0; p < r.tokens.size(); ++p) {
-      if (r.tokens[p] < 0 || r.tokens[p] >= hp_.n_vocab) {
-        return absl::InvalidArgumentError(gguf::Cat(where, "tokens[", p, "]: id ", r.tokens[p],
-                                                    " outside [0, ", hp_.n_vocab, ")"));
-      }
-    }
-    const int64_t n = Rows(r);
-    if (n > session->cache().Room()) {
-      return absl::ResourceExhaustedError(
-          gguf::Cat(where, "tokens: ", session->n_past(), " cached + ", n,
-                    " new tokens exceed n_ctx ", session->n_ctx()));
-    }
-  }
-  return absl::OkStatus();
+  return CheckForwardRequests(
+      requests, hp_,
+      [this](Session* s) {
+        auto* cpu = dynamic_cast<CpuSession*>(s);
+        return cpu != nullptr && cpu->owner() == this;
+      },
+      [](Session& s) { return static_cast<CpuSession&>(s).cache().Room(); });
 }
 
 absl::Status CpuModel::ForwardBatch(std::span<ForwardRequest> requests) {
@@ -241,10 +202,24 @@ absl::Status CpuModel::RunStep(std::span<ForwardRequest> requests, std::vector<i
 
 }  // namespace
 
+absl::StatusOr<Device> ParseDevice(std::string_view name) {
+  if (name == "cpu") return Device::kCpu;
+  if (name == "cuda") return Device::kCuda;
+  if (name == "auto") return Device::kAuto;
+  return absl::InvalidArgumentError(gguf::Cat("device: \"", name, "\" is not cpu, cuda or auto"));
+}
+
 absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
                                                    const ModelParams& params) {
   if (params.n_threads < 0) {
     return absl::InvalidArgumentError(gguf::Cat("n_threads: must be >= 0, got ", params.n_threads));
+  }
+  if (params.device != Device::kCpu) {
+    absl::StatusOr<std::unique_ptr<backend::Ops>> ops = backend::OpenCudaOps(params.cuda_ordinal);
+    if (ops.ok()) return LoadDeviceModel(path, std::move(*ops));
+    if (params.device == Device::kCuda) {
+      return absl::Status(ops.status().code(), gguf::Cat("device cuda: ", ops.status().message()));
+    }
   }
   CW_ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> file, gguf::File::Open(path));
   CW_ASSIGN_OR_RETURN(HParams hp, LoadHParams(*file));

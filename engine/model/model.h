@@ -23,6 +23,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -43,8 +44,16 @@ class Tokenizer;
 
 namespace cachewire::model {
 
+// Where a model's weights and caches live. kCuda: on a GPU (device_model.h: full caches only so
+// far); kAuto: on a GPU when the plugin finds one, else on the CPU.
+enum class Device { kCpu, kCuda, kAuto };
+// "cpu" / "cuda" / "auto"; InvalidArgument naming the value otherwise.
+absl::StatusOr<Device> ParseDevice(std::string_view name);
+
 struct ModelParams {
   int n_threads = 0;  // CPU threads (the caller included); 0 = one per hardware thread
+  Device device = Device::kCpu;
+  int cuda_ordinal = 0;  // which GPU, for kCuda and kAuto
 };
 
 struct SessionParams {

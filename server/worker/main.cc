@@ -42,6 +42,7 @@ struct Flags {
   std::string listen = "127.0.0.1:50051";
   std::string metrics;  // empty: no metrics endpoint
   int threads = 0;
+  std::string device = "cpu";  // cpu | cuda | auto (model.h: what the CUDA backend runs so far)
   int32_t max_sessions = 64;
   int32_t max_queue = 64;
   int64_t ctx = 4096;
@@ -79,7 +80,9 @@ int Run(const Flags& flags) {
     return Fail("--cache-*: " + std::string(default_policy.status().message()));
   }
   if (flags.cache_pool_mb < 0) return Fail("--cache-pool-mb must be >= 0");
-  auto model = model::Model::Load(flags.model, {.n_threads = flags.threads});
+  auto device = model::ParseDevice(flags.device);
+  if (!device.ok()) return Fail("--device: " + std::string(device.status().message()));
+  auto model = model::Model::Load(flags.model, {.n_threads = flags.threads, .device = *device});
   if (!model.ok()) return Fail(std::string(model.status().message()));
   auto scheduler = scheduler::Scheduler::Create(**model, {.max_queue = flags.max_queue,
                                                          .max_batch_tokens = flags.max_batch_tokens,
@@ -171,6 +174,10 @@ int main(int argc, char** argv) {
   app.add_option("--metrics", flags.metrics,
                  "Prometheus /metrics address host:port (port 0: any free port; default: none)");
   app.add_option("--threads,-t", flags.threads, "CPU threads; 0 = one per hardware thread")
+      ->capture_default_str();
+  app.add_option("--device", flags.device,
+                 "cpu, cuda (weights and full caches on the GPU; bounded caches and handoffs "
+                 "stay on the CPU backend for now) or auto (cuda when a GPU is found)")
       ->capture_default_str();
   app.add_option("--max-sessions", flags.max_sessions, "Sessions open at once")
       ->capture_default_str();
