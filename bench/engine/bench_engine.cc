@@ -374,7 +374,7 @@ int main(int argc, char** argv) {
     absl::StatusOr<std::unique_ptr<cachewire::backend::Ops>> ops =
         cachewire::backend::OpenCudaOps(0);
     if (!ops.ok()) {
-      std::printf("engine: no CUDA device: %s\n", std::string(ops.status().message()).c_str());
+      std::printf("engine: %s\n", std::string(ops.status().message()).c_str());
       return 1;
     }
     std::printf("engine benchmark on %s (weights and caches in device memory)\n",

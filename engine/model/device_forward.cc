@@ -18,14 +18,13 @@ absl::Status Grow(Ops& ops, Buffer& b, size_t bytes) {
   return absl::OkStatus();
 }
 
-// Backend memory for a step of n rows (out of them n_out with logits) over a cache of n_ctx.
-absl::Status Reserve(Ops& ops, const HParams& hp, DeviceScratch& s, int64_t n, int64_t n_out,
-                     int64_t n_ctx) {
+// Backend memory for a step of n rows (out of them n_out with logits).
+absl::Status Reserve(Ops& ops, const HParams& hp, DeviceScratch& s, int64_t n, int64_t n_out) {
   const auto f = [](int64_t count) { return static_cast<size_t>(count) * sizeof(float); };
   if (n > s.rows) {
     CW_RETURN_IF_ERROR(Grow(ops, s.tokens, f(n)));
     CW_RETURN_IF_ERROR(Grow(ops, s.pos, f(n)));
-    CW_RETURN_IF_ERROR(Grow(ops, s.iota, f(n)));
+    CW_RETURN_IF_ERROR(Grow(ops, s.pos_local, f(n)));
     CW_RETURN_IF_ERROR(Grow(ops, s.x, f(n * hp.n_embd)));
     CW_RETURN_IF_ERROR(Grow(ops, s.h, f(n * hp.n_embd)));
     CW_RETURN_IF_ERROR(Grow(ops, s.q, f(n * hp.n_head * hp.head_dim_k)));
@@ -34,9 +33,6 @@ absl::Status Reserve(Ops& ops, const HParams& hp, DeviceScratch& s, int64_t n, i
     CW_RETURN_IF_ERROR(Grow(ops, s.attn, f(n * hp.n_head * hp.head_dim_v)));
     CW_RETURN_IF_ERROR(Grow(ops, s.gate, f(n * hp.n_ff)));
     CW_RETURN_IF_ERROR(Grow(ops, s.up, f(n * hp.n_ff)));
-    s.host_pos.resize(static_cast<size_t>(n));
-    std::iota(s.host_pos.begin(), s.host_pos.end(), 0);
-    CW_RETURN_IF_ERROR(ops.CopyIn(s.iota.data(), s.host_pos.data(), f(n)));
     s.rows = n;
   }
   if (n_out > s.out_rows) {
@@ -44,14 +40,26 @@ absl::Status Reserve(Ops& ops, const HParams& hp, DeviceScratch& s, int64_t n, i
     CW_RETURN_IF_ERROR(Grow(ops, s.logits, f(n_out * hp.n_vocab)));
     s.out_rows = n_out;
   }
-  if (n_ctx > s.entry_pos_cap) {
-    CW_RETURN_IF_ERROR(Grow(ops, s.entry_pos, f(n_ctx)));
-    s.host_pos.resize(static_cast<size_t>(n_ctx));
-    std::iota(s.host_pos.begin(), s.host_pos.end(), 0);
-    CW_RETURN_IF_ERROR(ops.CopyIn(s.entry_pos.data(), s.host_pos.data(), f(n_ctx)));
-    s.entry_pos_cap = n_ctx;
-  }
   return Grow(ops, s.kv, static_cast<size_t>(hp.n_head_kv) * sizeof(CwAttentionKv));
+}
+
+// Uploads the step's positions: those of the policy layers to s.pos, those of the ring layers
+// (if any) to s.pos_local. Every policy layer of a cache has the same next position, and so
+// has every ring layer.
+absl::Status UploadPositions(Ops& ops, const HParams& hp, DeviceScratch& s, const DeviceCache& c,
+                             int64_t n) {
+  bool global_done = false, local_done = false;
+  for (int64_t il = 0; il < hp.n_layer && !(global_done && local_done); ++il) {
+    const bool ring = c.ring(il);
+    if (ring ? local_done : global_done) continue;
+    s.host_pos.resize(static_cast<size_t>(n));
+    std::iota(s.host_pos.begin(), s.host_pos.end(), c.NextPosition(il));
+    Buffer& dst = ring ? s.pos_local : s.pos;
+    CW_RETURN_IF_ERROR(
+        ops.CopyIn(dst.data(), s.host_pos.data(), s.host_pos.size() * sizeof(int32_t)));
+    (ring ? local_done : global_done) = true;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Linear(Ops& ops, const DeviceMatrix& m, const float* x, int64_t n, float* y) {
@@ -70,29 +78,15 @@ absl::Status Rope(Ops& ops, const kernels::RopeParams& p, float* x, const int32_
                             p.freq_scale, p.freq_factors});
 }
 
-// Appends the step's k, v at n_past of each kv head's rows, then attends over them.
+// Appends the step's k, v to layer il of the cache, then attends over its entries.
 absl::Status AttendAndCache(Ops& ops, const HParams& hp, DeviceScratch& s, DeviceCache& c,
-                            int64_t il, int64_t n, int64_t window) {
-  const int64_t n_kv = hp.n_head_kv, dk = hp.head_dim_k, dv = hp.head_dim_v;
-  float* ck = c.k[static_cast<size_t>(il)].as<float>();
-  float* cv = c.v[static_cast<size_t>(il)].as<float>();
-  std::vector<CwAttentionKv> records(static_cast<size_t>(n_kv));
-  for (int64_t h = 0; h < n_kv; ++h) {
-    float* head_k = ck + h * c.n_ctx * dk;
-    float* head_v = cv + h * c.n_ctx * dv;
-    CW_RETURN_IF_ERROR(
-        ops.Run(CwGatherRowsArgs{s.k.as<float>() + h * dk, n_kv * dk, s.iota.as<int32_t>(), n, dk,
-                                 head_k + c.n_past * dk, dk}));
-    CW_RETURN_IF_ERROR(
-        ops.Run(CwGatherRowsArgs{s.v.as<float>() + h * dv, n_kv * dv, s.iota.as<int32_t>(), n, dv,
-                                 head_v + c.n_past * dv, dv}));
-    records[static_cast<size_t>(h)] = {head_k,       head_v, s.entry_pos.as<int32_t>(),
-                                       c.n_past + n, dk,     dv};
-  }
+                            int64_t il, int64_t n, int64_t window, const int32_t* pos) {
+  CW_RETURN_IF_ERROR(c.Append(il, s.k.as<float>(), s.v.as<float>()));
+  c.Records(il, &s.host_kv);
   CW_RETURN_IF_ERROR(
-      ops.CopyIn(s.kv.data(), records.data(), records.size() * sizeof(CwAttentionKv)));
-  return ops.Run(CwAttentionArgs{s.q.as<float>(), s.pos.as<int32_t>(), n, hp.n_head, n_kv, dk, dv,
-                                 hp.attn_scale, window, s.kv.as<CwAttentionKv>(),
+      ops.CopyIn(s.kv.data(), s.host_kv.data(), s.host_kv.size() * sizeof(CwAttentionKv)));
+  return ops.Run(CwAttentionArgs{s.q.as<float>(), pos, n, hp.n_head, hp.n_head_kv, hp.head_dim_k,
+                                 hp.head_dim_v, hp.attn_scale, window, s.kv.as<CwAttentionKv>(),
                                  s.attn.as<float>()});
 }
 
@@ -115,12 +109,11 @@ absl::Status Layer(Ops& ops, const HParams& hp, const DeviceWeights& w, DeviceSc
                             hp.head_dim_k, hp.rms_eps));
   }
   const kernels::RopeParams& rope = w.rope[static_cast<size_t>(il)];
-  CW_RETURN_IF_ERROR(
-      Rope(ops, rope, s.q.as<float>(), s.pos.as<int32_t>(), n, hp.n_head, hp.head_dim_k));
-  CW_RETURN_IF_ERROR(
-      Rope(ops, rope, s.k.as<float>(), s.pos.as<int32_t>(), n, hp.n_head_kv, hp.head_dim_k));
+  const int32_t* pos = (c.ring(il) ? s.pos_local : s.pos).as<int32_t>();
+  CW_RETURN_IF_ERROR(Rope(ops, rope, s.q.as<float>(), pos, n, hp.n_head, hp.head_dim_k));
+  CW_RETURN_IF_ERROR(Rope(ops, rope, s.k.as<float>(), pos, n, hp.n_head_kv, hp.head_dim_k));
   const int64_t window = gemma && hp.IsLocalLayer(il) ? hp.sliding_window : 0;
-  CW_RETURN_IF_ERROR(AttendAndCache(ops, hp, s, c, il, n, window));
+  CW_RETURN_IF_ERROR(AttendAndCache(ops, hp, s, c, il, n, window, pos));
   CW_RETURN_IF_ERROR(Linear(ops, l.wo, s.attn.as<float>(), n, h));  // (n, n_embd)
   if (gemma) CW_RETURN_IF_ERROR(Norm(ops, h, l.post_attn_norm, h, n, d, hp.rms_eps));
   CW_RETURN_IF_ERROR(ops.Run(CwAddArgs{x, h, n * d}));
@@ -141,7 +134,7 @@ absl::Status DeviceForwardStep(Ops& ops, const HParams& hp, const DeviceWeights&
                                DeviceScratch& s, DeviceCache& cache, const DeviceStep& step) {
   const int64_t n = step.n_rows, d = hp.n_embd;
   const int64_t n_out = step.all_logits ? n : 1;
-  CW_RETURN_IF_ERROR(Reserve(ops, hp, s, n, n_out, cache.n_ctx));
+  CW_RETURN_IF_ERROR(Reserve(ops, hp, s, n, n_out));
   const auto f = [](int64_t count) { return static_cast<size_t>(count) * sizeof(float); };
   // ---- input rows -------------------------------------------------------------------------
   const float scale = hp.embed_scale_sqrt ? std::sqrt(static_cast<float>(d)) : 1.0f;
@@ -154,9 +147,7 @@ absl::Status DeviceForwardStep(Ops& ops, const HParams& hp, const DeviceWeights&
     CW_RETURN_IF_ERROR(ops.CopyIn(s.x.data(), step.embeddings.data(), f(n * d)));
     CW_RETURN_IF_ERROR(ops.Run(CwScaleArgs{s.x.as<float>(), scale, n * d}));
   }
-  s.host_pos.resize(static_cast<size_t>(n));
-  std::iota(s.host_pos.begin(), s.host_pos.end(), static_cast<int32_t>(cache.n_past));
-  CW_RETURN_IF_ERROR(ops.CopyIn(s.pos.data(), s.host_pos.data(), f(n)));
+  CW_RETURN_IF_ERROR(UploadPositions(ops, hp, s, cache, n));
   // ---- layers ----------------------------------------------------------------------------
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     CW_RETURN_IF_ERROR(Layer(ops, hp, w, s, cache, il, n));
@@ -169,7 +160,6 @@ absl::Status DeviceForwardStep(Ops& ops, const HParams& hp, const DeviceWeights&
   step.logits->resize(old + static_cast<size_t>(n_out * hp.n_vocab));
   CW_RETURN_IF_ERROR(
       ops.CopyOut(step.logits->data() + old, s.logits.data(), f(n_out * hp.n_vocab)));
-  cache.n_past += n;  // the step's entries count from now on
   return absl::OkStatus();
 }
 

@@ -1,7 +1,10 @@
 // LoadDeviceModel and the model behind it (device_model.h): request checks as the CPU model's,
-// sessions with a full cache in backend memory, one forward step per request.
+// sessions with a full or bounded cache in backend memory (device_cache.h), and each request
+// run in steps no larger than its cache takes (one, unless a bounded cache splits it), each
+// committed to the cache or rolled back like the CPU model's.
 #include "engine/model/device_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -22,12 +25,18 @@ class DeviceModel;
 
 class DeviceSession final : public Session {
  public:
-  DeviceSession(const DeviceModel* owner, DeviceCache cache, cache::CacheReservation reservation)
+  DeviceSession(const DeviceModel* owner, std::unique_ptr<DeviceCache> cache,
+                cache::CacheReservation reservation)
       : owner_(owner), cache_(std::move(cache)), reservation_(std::move(reservation)) {}
-  int64_t n_past() const override { return cache_.n_past; }
-  int64_t n_ctx() const override { return cache_.n_ctx; }
-  size_t cache_bytes() const override { return cache_.bytes; }
-  void Clear() override { cache_.n_past = 0; }
+  int64_t n_past() const override { return cache_->n_past(); }
+  int64_t n_ctx() const override { return cache_->n_ctx(); }
+  size_t cache_bytes() const override { return cache_->bytes(); }
+  void Clear() override { cache_->Clear(); }
+  cache::CacheStats cache_stats() const override {
+    cache::CacheStats s = cache_->Stats();
+    s.reserved_bytes = reservation_.bytes();
+    return s;
+  }
   absl::Status Pin(int64_t, std::span<const cache::PinnedKv>) override {
     return absl::UnimplementedError(
         "session: pinned entries (LCF imports) are not on the device backend yet");
@@ -38,11 +47,11 @@ class DeviceSession final : public Session {
   }
 
   const DeviceModel* owner() const { return owner_; }
-  DeviceCache& cache() { return cache_; }
+  DeviceCache& cache() { return *cache_; }
 
  private:
   const DeviceModel* owner_;
-  DeviceCache cache_;
+  std::unique_ptr<DeviceCache> cache_;
   cache::CacheReservation reservation_;  // the cache's bytes in the worker's pool, if any
 };
 
@@ -72,29 +81,18 @@ class DeviceModel final : public Model {
           gguf::Cat("n_ctx: must be in [1, 2^31) after defaults, got ", n_ctx));
     }
     CW_RETURN_IF_ERROR(params.cache.Validate());
-    if (params.cache.bounded) {
-      return absl::UnimplementedError(gguf::Cat("cache policy: bounded caches are not on the ",
-                                                ops_->name(),
-                                                " backend yet (run the worker with --device cpu)"));
+    if (params.cache.bounded && params.cache.max_entries() > n_ctx) {
+      return absl::InvalidArgumentError(
+          gguf::Cat("cache policy: budget + slack = ", params.cache.max_entries(),
+                    " positions exceed n_ctx ", n_ctx));
     }
-    const size_t per_layer = static_cast<size_t>(hp_.n_head_kv * n_ctx) *
-                             static_cast<size_t>(hp_.head_dim_k + hp_.head_dim_v) * sizeof(float);
+    const DeviceCacheParams cp{.n_ctx = n_ctx, .policy = params.cache, .rope = w_.rope};
     cache::CacheReservation reservation;
     if (params.pool != nullptr) {
-      CW_ASSIGN_OR_RETURN(reservation,
-                          params.pool->Reserve(per_layer * static_cast<size_t>(hp_.n_layer)));
+      CW_ASSIGN_OR_RETURN(reservation, params.pool->Reserve(DeviceCache::BytesFor(hp_, cp)));
     }
     std::lock_guard<std::mutex> lock(mu_);
-    DeviceCache c;
-    c.n_ctx = n_ctx;
-    for (int64_t il = 0; il < hp_.n_layer; ++il) {
-      const size_t k_bytes = static_cast<size_t>(hp_.n_head_kv * n_ctx * hp_.head_dim_k) * 4;
-      CW_ASSIGN_OR_RETURN(backend::Buffer k, ops_->Alloc(k_bytes));
-      CW_ASSIGN_OR_RETURN(backend::Buffer v, ops_->Alloc(per_layer - k_bytes));
-      c.k.push_back(std::move(k));
-      c.v.push_back(std::move(v));
-    }
-    c.bytes = per_layer * static_cast<size_t>(hp_.n_layer);
+    CW_ASSIGN_OR_RETURN(std::unique_ptr<DeviceCache> c, DeviceCache::Create(*ops_, hp_, cp));
     return std::unique_ptr<Session>(new DeviceSession(this, std::move(c), std::move(reservation)));
   }
 
@@ -103,19 +101,14 @@ class DeviceModel final : public Model {
     CW_RETURN_IF_ERROR(Check(requests));
     for (ForwardRequest& r : requests) {
       r.logits->clear();
-      auto& session = static_cast<DeviceSession&>(*r.session);
-      const DeviceStep step{r.tokens, r.embeddings, Rows(r), r.all_logits, r.logits};
-      if (absl::Status s = DeviceForwardStep(*ops_, hp_, w_, scratch_, session.cache(), step);
-          !s.ok()) {
-        r.logits->clear();
-        return s;
-      }
+      CW_RETURN_IF_ERROR(Run(r));
     }
     return absl::OkStatus();
   }
 
  private:
   int64_t Rows(const ForwardRequest& r) const { return RequestRows(r, hp_.n_embd); }
+  absl::Status Run(ForwardRequest& r);
   absl::Status Check(std::span<ForwardRequest> requests) const;
 
   std::unique_ptr<gguf::File> file_;
@@ -135,7 +128,35 @@ absl::Status DeviceModel::Check(std::span<ForwardRequest> requests) const {
         auto* device = dynamic_cast<DeviceSession*>(s);
         return device != nullptr && device->owner() == this;
       },
-      [](Session& s) { return s.n_ctx() - s.n_past(); });
+      [](Session& s) { return static_cast<DeviceSession&>(s).cache().Room(); });
+}
+
+// One request in steps of at most what its cache takes; each step is committed before the
+// next opens (a bounded cache evicts between them), a failed one rolled back.
+absl::Status DeviceModel::Run(ForwardRequest& r) {
+  DeviceCache& cache = static_cast<DeviceSession&>(*r.session).cache();
+  const int64_t rows = Rows(r), d = hp_.n_embd;
+  for (int64_t done = 0; done < rows;) {
+    const int64_t n = std::min(rows - done, cache.MaxStepTokens());
+    DeviceStep step{{}, {}, n, r.all_logits, r.logits};
+    if (r.embeddings.empty()) {
+      step.tokens = r.tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(n));
+    } else {
+      step.embeddings =
+          r.embeddings.subspan(static_cast<size_t>(done * d), static_cast<size_t>(n * d));
+    }
+    if (!r.all_logits) r.logits->clear();  // the last row of the last step only
+    absl::Status s = cache.BeginStep(n);
+    if (s.ok()) s = DeviceForwardStep(*ops_, hp_, w_, scratch_, cache, step);
+    if (!s.ok()) {
+      cache.Rollback();
+      r.logits->clear();
+      return s;
+    }
+    cache.Commit();
+    done += n;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace

@@ -6,9 +6,11 @@
 //   auto model = LoadDeviceModel("m.gguf", std::move(*ops));   // weights uploaded once
 //   auto session = (*model)->NewSession({.n_ctx = 2048});      // cache in device memory
 //
-// What it does not do yet (each refused with a message saying so, never silently): bounded
-// caches (sinks, window, L2 eviction), pinned entries and rewriting entries (the LCF and C2C
-// handoffs). Requests of a batch run one after another (each a single pass over the weights).
+// Sessions take full or bounded caches (device_cache.h: sinks, window, L2 eviction in batches,
+// Gemma 3's sliding-window rings), kept entry for entry as the CPU model's. What it does not do
+// yet (each refused with a message saying so, never silently): pinned entries and rewriting
+// entries (the LCF and C2C handoffs). Requests of a batch run one after another (each step a
+// single pass over the weights).
 #pragma once
 
 #include <memory>

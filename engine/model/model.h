@@ -44,8 +44,8 @@ class Tokenizer;
 
 namespace cachewire::model {
 
-// Where a model's weights and caches live. kCuda: on a GPU (device_model.h: full caches only so
-// far); kAuto: on a GPU when the plugin finds one, else on the CPU.
+// Where a model's weights and caches live. kCuda: on a GPU (device_model.h: full and bounded
+// caches; no pins or rewrites yet); kAuto: on a GPU when the plugin finds one, else on the CPU.
 enum class Device { kCpu, kCuda, kAuto };
 // "cpu" / "cuda" / "auto"; InvalidArgument naming the value otherwise.
 absl::StatusOr<Device> ParseDevice(std::string_view name);

@@ -4,7 +4,7 @@
 //   bit for bit, for a prefill, decode steps after it, every row's logits, input
 //   embeddings, and after Clear; requests are checked and refused like the CPU model's, a
 //   refused or overflowing request leaves the session as it was, and the features not on the
-//   device yet (bounded caches, pins, rewrites) are refused saying so;
+//   device yet (pins, rewrites) are refused saying so (bounded caches: device_bounded_test);
 // - over CudaOps (skipped without a GPU, saying why) the same runs agree with the CPU model
 //   within the bound of f32 reordering and f32 activations (the CPU quantises activations for
 //   its Q8_0/Q4_K dots).
@@ -21,59 +21,17 @@
 #include "engine/backend/cpu/cpu_ops.h"
 #include "engine/backend/cuda_ops.h"
 #include "engine/model/model.h"
+#include "tests/engine/model/device_test_util.h"
 
 namespace cachewire::model {
 namespace {
 
+using device_testing::AllModelPaths;
+using device_testing::Forward;
+using device_testing::kGoldenDir;
+using device_testing::RelErr;
+using device_testing::Tokens;
 using ::testing::HasSubstr;
-
-const std::string kGoldenDir = std::string(CACHEWIRE_SOURCE_DIR) + "/tests/engine/model/golden/";
-const std::string kModelsDir = std::string(CACHEWIRE_SOURCE_DIR) + "/models/";
-const char* const kGolden[] = {"tiny-llama-mha-f32",   "tiny-llama-gqa4-f16-rope3",
-                               "tiny-llama-gqa2-q8_0", "tiny-llama-gqa4-q4_k-mixed",
-                               "tiny-gemma3-gqa4-f16", "tiny-gemma3-gqa2-q8_0-ropelin"};
-
-std::vector<std::string> AllModelPaths() {
-  std::vector<std::string> paths;
-  for (const char* name : kGolden) paths.push_back(kGoldenDir + name + ".gguf");
-  paths.push_back(kModelsDir + "cw-llama.gguf");
-  paths.push_back(kModelsDir + "cw-gemma3.gguf");
-  return paths;
-}
-
-std::vector<int32_t> Tokens(int64_t n, int64_t n_vocab, int seed) {
-  std::vector<int32_t> t;
-  for (int64_t i = 0; i < n; ++i) {
-    t.push_back(static_cast<int32_t>((i * 7919 + seed * 104729 + 13) % n_vocab));
-  }
-  return t;
-}
-
-// max |a - b| over a row, relative to the range of b's row; the worst row.
-double RelErr(const std::vector<float>& a, const std::vector<float>& b, int64_t n_vocab) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
-  for (size_t r = 0; (r + 1) * n_vocab <= std::min(a.size(), b.size()); ++r) {
-    const float* pa = a.data() + r * n_vocab;
-    const float* pb = b.data() + r * n_vocab;
-    const auto [lo, hi] = std::minmax_element(pb, pb + n_vocab);
-    double err = 0;
-    for (int64_t i = 0; i < n_vocab; ++i) {
-      const double d = std::fabs(double{pa[i]} - pb[i]);
-      err = std::isnan(d) ? INFINITY : std::max(err, d);
-    }
-    worst = std::max(worst, err / (*hi - *lo));
-  }
-  return worst;
-}
-
-std::vector<float> Forward(Model& m, Session& s, std::span<const int32_t> tokens, bool all) {
-  std::vector<float> logits;
-  ForwardRequest r{&s, tokens, all, &logits};
-  const absl::Status st = m.ForwardBatch(std::span<ForwardRequest>(&r, 1));
-  EXPECT_TRUE(st.ok()) << st;
-  return logits;
-}
 
 // A prefill with every row's logits, four decode steps, a chunk of 3, input embeddings, then
 // Clear and a different prefill: every result of `dev` within `bound` of the CPU model's.
@@ -170,9 +128,11 @@ TEST(DeviceModelCpuTwinTest, WhatIsNotOnTheDeviceYetIsRefusedSayingSo) {
   bounded.n_sink = 4;
   bounded.window = 16;
   bounded.budget = 32;
-  auto b = (*dev)->NewSession({.n_ctx = 64, .cache = bounded});
-  EXPECT_EQ(b.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(b.status().message(), HasSubstr("bounded caches are not on the cpu backend"));
+  bounded.slack = 8;
+  auto b = (*dev)->NewSession({.n_ctx = 64, .cache = bounded});  // bounded caches are there now
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ((*b)->Pin(1, {}).code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ((*b)->Overwrite({}).code(), absl::StatusCode::kUnimplemented);
   auto s = (*dev)->NewSession({.n_ctx = 16});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->Pin(1, {}).code(), absl::StatusCode::kUnimplemented);
