@@ -34,18 +34,18 @@ void RunAgents(const RouterFlags& flags) {
   const grpc::Status status =
       connection->stub().ListAgents(context.get(), v1::ListAgentsRequest(), &response);
   if (!status.ok()) Fail(DescribeStatus(status));
-  std::printf("%-16s %-12s %-28s %-8s %-6s %-8s %7s  %s\n", "AGENT", "HEALTH", "MODEL", "ARCH",
-              "TOKENS", "TEMPLATE", "N_CTX", "CACHE");
+  std::printf("%-16s %-12s %-28s %-8s %-6s %-8s %7s  %-6s %s\n", "AGENT", "HEALTH", "MODEL",
+              "ARCH", "TOKENS", "TEMPLATE", "N_CTX", "DEVICE", "CACHE");
   for (const v1::AgentInfo& agent : response.agents()) {
     const v1::InfoResponse& w = agent.worker();
     const std::string model = !w.model_name().empty() ? w.model_name() : w.model_path();
-    std::printf("%-16s %-12s %-28s %-8s %-6s %-8s %7lld  %s\n", agent.name().c_str(),
+    std::printf("%-16s %-12s %-28s %-8s %-6s %-8s %7lld  %-6s %s\n", agent.name().c_str(),
                 agent.health() == v1::AGENT_HEALTH_SERVING ? "serving" : "unavailable",
                 model.empty() ? "-" : model.c_str(),
                 w.architecture().empty() ? "-" : w.architecture().c_str(),
                 w.tokenizer_kind().empty() ? "-" : w.tokenizer_kind().c_str(),
                 w.chat_template().empty() ? "-" : w.chat_template().c_str(),
-                static_cast<long long>(w.n_ctx()),
+                static_cast<long long>(w.n_ctx()), w.backend().empty() ? "-" : w.backend().c_str(),
                 agent.has_worker() ? PolicyText(w.cache_policy()).c_str() : "-");
   }
   for (const v1::AdapterInfo& adapter : response.adapters()) {

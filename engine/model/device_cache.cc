@@ -21,12 +21,20 @@ int64_t LayerWindow(const HParams& hp, const DeviceCacheParams& p, int64_t il) {
   return p.policy.bounded && hp.IsLocalLayer(il) ? hp.sliding_window : 0;
 }
 
-// Entries per kv head: a ring's window - 1 and one step; a policy layer's budget + slack; a
-// full cache's n_ctx. (No room for pins: they are refused on the device.)
+// Most pins a session may import (BoundedKvCache::Pin's bound), which a ring makes room for.
+int64_t MaxPins(const cache::CachePolicy& p) {
+  return p.bounded ? std::max<int64_t>(0, p.budget - p.n_sink - p.window) : 0;
+}
+
+// Rows of Pin's staging buffers (one at least: a buffer is never empty).
+int64_t PinRows(const cache::CachePolicy& p) { return std::max<int64_t>(1, MaxPins(p)); }
+
+// Entries per kv head: a ring's window - 1, one step and the most pins; a policy layer's
+// budget + slack (pins count against the budget); a full cache's n_ctx.
 int64_t LayerCap(const HParams& hp, const DeviceCacheParams& p, int64_t il) {
   if (!p.policy.bounded) return p.n_ctx;
   const int64_t w = LayerWindow(hp, p, il);
-  return w > 0 ? w - 1 + p.policy.slack : p.policy.max_entries();
+  return w > 0 ? w - 1 + p.policy.slack + MaxPins(p.policy) : p.policy.max_entries();
 }
 
 int64_t MaxCap(const HParams& hp, const DeviceCacheParams& p) {
@@ -47,7 +55,10 @@ size_t DeviceCache::BytesFor(const HParams& hp, const DeviceCacheParams& p) {
   }
   const int64_t m = MaxCap(hp, p);
   b += F32(m);  // iota
-  if (p.policy.bounded) b += F32(m * std::max(hp.head_dim_k, hp.head_dim_v)) + F32(m) + 8;
+  if (p.policy.bounded) {
+    b += F32(m * std::max(hp.head_dim_k, hp.head_dim_v)) + F32(m) + 8;
+    b += F32(PinRows(p.policy) * n_kv * (hp.head_dim_k + hp.head_dim_v));  // Pin's staging
+  }
   return b;
 }
 
@@ -67,6 +78,7 @@ absl::StatusOr<std::unique_ptr<DeviceCache>> DeviceCache::Create(backend::Ops& o
     CW_ASSIGN_OR_RETURN(l.k, ops.Alloc(F32(n_kv * l.cap * hp.head_dim_k)));
     CW_ASSIGN_OR_RETURN(l.v, ops.Alloc(F32(n_kv * l.cap * hp.head_dim_v)));
     if (!p.policy.bounded) continue;
+    l.token.assign(static_cast<size_t>(n_kv * l.cap), 0);
     if (l.window > 0) {
       CW_ASSIGN_OR_RETURN(l.pos, ops.Alloc(F32(l.cap)));
       l.host_pos.assign(static_cast<size_t>(l.cap), 0);
@@ -83,6 +95,9 @@ absl::StatusOr<std::unique_ptr<DeviceCache>> DeviceCache::Create(backend::Ops& o
     CW_ASSIGN_OR_RETURN(c->tmp_, ops.Alloc(F32(m * std::max(hp.head_dim_k, hp.head_dim_v))));
     CW_ASSIGN_OR_RETURN(c->kept_, ops.Alloc(F32(m)));
     CW_ASSIGN_OR_RETURN(c->n_kept_, ops.Alloc(sizeof(int64_t)));
+    const int64_t pins = PinRows(p.policy);
+    CW_ASSIGN_OR_RETURN(c->pin_k_, ops.Alloc(F32(pins * n_kv * hp.head_dim_k)));
+    CW_ASSIGN_OR_RETURN(c->pin_v_, ops.Alloc(F32(pins * n_kv * hp.head_dim_v)));
   }
   c->bytes_ = BytesFor(hp, p);
   return c;
@@ -106,17 +121,19 @@ cache::CacheStats DeviceCache::Stats() const {
   for (const Layer& l : layers_) {
     s.entries_per_layer.push_back(l.n * hp_.n_head_kv);
     s.entries += l.n * hp_.n_head_kv;
+    s.pinned_entries += (l.window > 0 ? l.pins : n_pinned_) * hp_.n_head_kv;
   }
   s.max_entries = bounded() ? policy_.max_entries() : n_ctx_;
   s.bytes = bytes_;
   s.n_evicted = n_evicted_;
   s.n_compactions = n_compactions_;
+  s.n_pinned = n_pinned_;
   return s;
 }
 
 int64_t DeviceCache::RingCapMax() const {
   int64_t m = 0;
-  for (const Layer& l : layers_) m = std::max(m, l.window > 0 ? l.cap : 0);
+  for (const Layer& l : layers_) m = std::max(m, l.window > 0 ? RingOwnCap(l) : 0);
   return m;
 }
 
@@ -131,9 +148,12 @@ absl::Status DeviceCache::BeginStep(int64_t n) {
     for (size_t il = 0; il < layers_.size(); ++il) {
       Layer& l = layers_[il];
       if (l.window > 0) {
-        if (l.n + n > l.cap) CW_RETURN_IF_ERROR(DropOldest(l, l.n - (l.window - 1)));
+        if (l.n - l.pins + n > RingOwnCap(l)) {
+          CW_RETURN_IF_ERROR(DropOldest(l, l.n - l.pins - (l.window - 1)));
+        }
       } else if (l.n + n > l.cap) {
-        CW_RETURN_IF_ERROR(Evict(static_cast<int64_t>(il)));
+        CW_RETURN_IF_ERROR(
+            Evict(static_cast<int64_t>(il), policy_.budget, policy_.n_sink + n_pinned_));
         evicted = true;
       }
     }
@@ -166,6 +186,12 @@ absl::Status DeviceCache::Append(int64_t il, const float* k, const float* v) {
     if (l.norm.data() != nullptr) {  // taken once, as KvRows::Write does, then moved along
       CW_RETURN_IF_ERROR(
           ops_->Run(CwKeyNormsArgs{head_k, n_step_, dk, dk, l.norm.as<float>() + h * l.cap + l.n}));
+    }
+  }
+  if (!l.token.empty()) {  // bounded: every head's new rows come from the step's tokens
+    for (int64_t h = 0; h < n_kv; ++h) {
+      int64_t* token = l.token.data() + h * l.cap + l.n;
+      for (int64_t t = 0; t < n_step_; ++t) token[t] = n_past_ + t;
     }
   }
   if (l.window > 0) {
@@ -202,9 +228,10 @@ void DeviceCache::Rollback() { n_step_ = 0; }
 
 void DeviceCache::Clear() {
   Rollback();
-  for (Layer& l : layers_) l.n = 0;
+  for (Layer& l : layers_) l.n = l.pins = 0;
   n_past_ = ring_base_ = 0;
   n_evicted_ = n_compactions_ = 0;
+  n_pinned_ = pin_begin_ = 0;
 }
 
 // ---- eviction, ring trimming, rebasing ----------------------------------------------------
@@ -218,15 +245,16 @@ absl::Status DeviceCache::GatherInPlace(float* rows, int64_t row_len, const int3
       CwGatherRowsArgs{tmp, row_len, iota_.as<int32_t>(), count, row_len, rows, row_len});
 }
 
-absl::Status DeviceCache::RotateRows(int64_t il, float* k_rows, int64_t n_rows, int32_t shift) {
+absl::Status DeviceCache::RotateRows(int64_t il, float* k_rows, int64_t n_rows, int32_t shift,
+                                     const int32_t* pos) {
   const kernels::RopeParams& p = rope_[static_cast<size_t>(il)];
-  return ops_->Run(CwRopeArgs{k_rows, nullptr, shift, n_rows, 1, hp_.head_dim_k,
+  return ops_->Run(CwRopeArgs{k_rows, pos, shift, n_rows, 1, hp_.head_dim_k,
                               p.layout == kernels::RopeLayout::kNeox ? 1 : 0, p.n_rot, p.freq_base,
                               p.freq_scale, p.freq_factors});
 }
 
-// BoundedKvCache::Evict + KvRows::Compact: every kv head of policy layer il down to budget.
-absl::Status DeviceCache::Evict(int64_t il) {
+// BoundedKvCache::Evict + KvRows::Compact: every kv head of policy layer il down to n_keep.
+absl::Status DeviceCache::Evict(int64_t il, int64_t n_keep, int64_t head) {
   Layer& l = layers_[static_cast<size_t>(il)];
   const int64_t dk = hp_.head_dim_k, dv = hp_.head_dim_v;
   const bool by_norm = policy_.l2 && il >= policy_.l2_skip_layers;
@@ -234,8 +262,8 @@ absl::Status DeviceCache::Evict(int64_t il) {
   for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
     float* norms = l.norm.as<float>() + h * l.cap;
     CW_RETURN_IF_ERROR(
-        ops_->Run(CwEvictSelectArgs{by_norm ? norms : nullptr, l.n, policy_.budget, policy_.n_sink,
-                                    policy_.window, kept_.as<int32_t>(), n_kept_.as<int64_t>()}));
+        ops_->Run(CwEvictSelectArgs{by_norm ? norms : nullptr, l.n, n_keep, head, policy_.window,
+                                    kept_.as<int32_t>(), n_kept_.as<int64_t>()}));
     int64_t n_kept = 0;
     CW_RETURN_IF_ERROR(ops_->CopyOut(&n_kept, n_kept_.data(), sizeof(n_kept)));
     if (n_kept < 0 || n_kept > l.n) {
@@ -249,6 +277,8 @@ absl::Status DeviceCache::Evict(int64_t il) {
     CW_RETURN_IF_ERROR(
         GatherInPlace(l.v.as<float>() + h * l.cap * dv, dv, kept_.as<int32_t>(), n_kept));
     CW_RETURN_IF_ERROR(GatherInPlace(norms, 1, kept_.as<int32_t>(), n_kept));
+    int64_t* token = l.token.data() + h * l.cap;  // kept slots ascend: j <= kept[j]
+    for (int64_t j = 0; j < n_kept; ++j) token[j] = token[host_kept_[static_cast<size_t>(j)]];
     // Runs of consecutive kept slots moved by the same distance: one rotation back per run.
     for (int64_t j = 0; j < n_kept;) {
       const int64_t from = host_kept_[static_cast<size_t>(j)];
@@ -267,16 +297,12 @@ absl::Status DeviceCache::Evict(int64_t il) {
   return absl::OkStatus();
 }
 
-// KvRows::DropOldest: entries [n_drop, n) of every head move to [0, n - n_drop), positions along.
+// KvRows::DropOldest: the n_drop oldest entries after the pins go, positions along.
 absl::Status DeviceCache::DropOldest(Layer& l, int64_t n_drop) {
   if (n_drop <= 0) return absl::OkStatus();
-  const int64_t dk = hp_.head_dim_k, dv = hp_.head_dim_v, left = l.n - n_drop;
-  const int32_t* from = iota_.as<int32_t>() + n_drop;  // row i takes row n_drop + i
-  for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
-    CW_RETURN_IF_ERROR(GatherInPlace(l.k.as<float>() + h * l.cap * dk, dk, from, left));
-    CW_RETURN_IF_ERROR(GatherInPlace(l.v.as<float>() + h * l.cap * dv, dv, from, left));
-  }
-  std::copy(l.host_pos.begin() + n_drop, l.host_pos.begin() + l.n, l.host_pos.begin());
+  const int64_t from = l.pins + n_drop, left = l.n - n_drop;
+  CW_RETURN_IF_ERROR(MoveEntries(l, from, l.pins, l.n - from));
+  std::copy(l.host_pos.begin() + from, l.host_pos.begin() + l.n, l.host_pos.begin() + l.pins);
   l.n = left;
   return ops_->CopyIn(l.pos.data(), l.host_pos.data(), F32(left));
 }

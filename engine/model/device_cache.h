@@ -4,7 +4,10 @@
 // records, Append, Commit or Rollback.
 //
 // Keys and values (and a bounded layer's key norms) stay in backend memory; the host holds only
-// counts and, for ring layers, the positions (uploaded after each change, a few ints).
+// counts, the token index of each bounded entry (moved with its row, as KvRows does; a full
+// cache's slot is its token index) and, for ring layers, the positions (uploaded after each
+// change, a few ints). The host snapshot that LCF and C2C read (device_snapshot.h) is built
+// from these and the rows downloaded.
 //
 // The bounded cache follows cache::BoundedKvCache (bounded_kv_cache.h) operation for operation,
 // so over CpuOps a session keeps the same entries with the same bits:
@@ -16,11 +19,15 @@
 // - a sliding-window layer (Gemma 3's local layers) keeps a ring of its last window - 1 entries
 //   at explicit positions counted from the stream's start, the oldest dropped in one move when
 //   a step would overflow it, positions rebased (keys rotated along) before they pass 2^30.
-// Pins and rewrites (LCF, C2C) are not here: the session refuses them.
+// Pins (LCF imports) and rewrites in place (C2C fusion) follow BoundedKvCache::Pin and
+// KvCache::Overwrite the same way (device_cache_edits.cc): pins after the sinks of a policy
+// layer, rotated for their slots (later entries shifted along), or before a ring's own entries
+// at the ring's last position; a rewritten key's norm taken again.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -28,6 +35,7 @@
 #include "engine/backend/ops.h"
 #include "engine/cache/cache_policy.h"
 #include "engine/cache/cache_stats.h"
+#include "engine/cache/kv_cache.h"
 #include "engine/model/hparams.h"
 #include "kernels/rope.h"
 
@@ -71,13 +79,31 @@ class DeviceCache {
   void Records(int64_t il, std::vector<CwAttentionKv>* out) const;
   void Commit();    // the step's entries count from now on
   void Rollback();  // the step's entries are forgotten (an eviction already done stays)
-  void Clear();     // n_past 0, storage kept
+  void Clear();     // n_past 0, pins dropped, storage kept
+  bool step_open() const { return n_step_ != 0; }
+
+  // ---- reading between steps (device_snapshot.h) -----------------------------------------
+  const HParams& hparams() const { return hp_; }
+  int64_t Entries(int64_t il) const { return layers_[static_cast<size_t>(il)].n; }
+  // Layer il's committed entries of kv head h: positions and token indices (-1 pinned) to the
+  // host vectors, and with k, v non-null the rows downloaded ((n, head_dim) each).
+  absl::Status ReadHead(int64_t il, int64_t h, std::vector<int32_t>* pos,
+                        std::vector<int64_t>* token, float* k, float* v) const;
+
+  // ---- edits between steps (device_cache_edits.cc) ---------------------------------------
+  // KvCache::Overwrite: keys rotated for their rows' positions, every item checked
+  // (cache::CheckOverwrite) before any is written; a policy layer's key norm is taken again.
+  absl::Status Overwrite(std::span<const cache::EntryOverwrite> entries);
+  // KvCache::Pin (BoundedKvCache's semantics): FailedPrecondition for a full cache.
+  absl::Status Pin(int64_t n_pinned, std::span<const cache::PinnedKv> layers);
 
  private:
   struct Layer {
     int64_t window = 0;             // > 0: a ring of this sliding window
     int64_t cap = 0;                // entries per kv head
     int64_t n = 0;                  // committed entries per kv head
+    int64_t pins = 0;               // rings: pinned entries at slots [0, pins)
+    std::vector<int64_t> token;     // (n_head_kv, cap) bounded: token index, -1 pinned
     backend::Buffer k, v;           // (n_head_kv, cap, head_dim)
     backend::Buffer norm;           // (n_head_kv, cap) key L2 norms; bounded policy layers only
     backend::Buffer pos;            // (cap) positions; rings only (else the shared iota)
@@ -92,14 +118,26 @@ class DeviceCache {
         n_ctx_(params.n_ctx),
         ring_rebase_at_(params.ring_rebase_at) {}
 
-  absl::Status Evict(int64_t il);
+  // Every kv head of policy layer il down to n_keep entries, the first `head` slots and the
+  // policy's window protected.
+  absl::Status Evict(int64_t il, int64_t n_keep, int64_t head);
   absl::Status DropOldest(Layer& l, int64_t n_drop);
   absl::Status RebaseRings();
   // Rows [0, count) of head_rows (row_len floats each) become the rows idx[0, count) of
   // head_rows, through the scratch buffer (gather_rows must not overlap).
   absl::Status GatherInPlace(float* head_rows, int64_t row_len, const int32_t* idx, int64_t count);
-  absl::Status RotateRows(int64_t il, float* k_rows, int64_t n_rows, int32_t shift);
-  int64_t RingCapMax() const;
+  // Every head's entries [from, from + count) to slot `to` (overlap allowed), keys unchanged;
+  // norms and host token indices along.
+  absl::Status MoveEntries(Layer& l, int64_t from, int64_t to, int64_t count);
+  // Keys rotated by `shift` (pos null) or each row for pos[row] (backend memory).
+  absl::Status RotateRows(int64_t il, float* k_rows, int64_t n_rows, int32_t shift,
+                          const int32_t* pos = nullptr);
+  // Pin's parts (device_cache_edits.cc), the staged pins of layer il in pin_k_ / pin_v_.
+  absl::Status SetRingPins(int64_t il, int64_t count, int32_t pos);
+  absl::Status RemoveEntries(int64_t il, int64_t at, int64_t count);
+  absl::Status InsertPins(int64_t il, int64_t at, int64_t count);
+  int64_t RingOwnCap(const Layer& l) const { return l.window - 1 + policy_.slack; }
+  int64_t RingCapMax() const;  // the largest ring's own entries (pins not counted)
 
   backend::Ops* ops_;
   HParams hp_;
@@ -112,6 +150,8 @@ class DeviceCache {
   backend::Buffer tmp_;        // (largest cap, max head dim) compaction scratch
   backend::Buffer kept_;       // (largest cap) int32 evict_select's output
   backend::Buffer n_kept_;     // (1) int64
+  backend::Buffer pin_k_;      // (most pins, n_head_kv, head_dim_k) Pin's staging, bounded only
+  backend::Buffer pin_v_;      // (most pins, n_head_kv, head_dim_v)
   std::vector<int32_t> host_kept_;
   size_t bytes_ = 0;
   int64_t n_past_ = 0;
@@ -119,6 +159,8 @@ class DeviceCache {
   int64_t ring_base_ = 0;  // ring positions are token index - ring_base_
   int64_t n_evicted_ = 0;
   int64_t n_compactions_ = 0;
+  int64_t n_pinned_ = 0;   // pins per (layer, kv head) of the policy layers (and of each ring)
+  int64_t pin_begin_ = 0;  // policy layers: slot of the first pin (= sinks taken before it)
 };
 
 }  // namespace cachewire::model

@@ -14,6 +14,7 @@
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/str_cat.h"
 #include "engine/model/device_forward.h"
+#include "engine/model/device_snapshot.h"
 #include "engine/model/forward.h"
 #include "engine/model/request_checks.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -37,14 +38,13 @@ class DeviceSession final : public Session {
     s.reserved_bytes = reservation_.bytes();
     return s;
   }
-  absl::Status Pin(int64_t, std::span<const cache::PinnedKv>) override {
-    return absl::UnimplementedError(
-        "session: pinned entries (LCF imports) are not on the device backend yet");
-  }
-  absl::Status Overwrite(std::span<const cache::EntryOverwrite>) override {
-    return absl::UnimplementedError(
-        "session: rewriting entries (C2C fusion) is not on the device backend yet");
-  }
+  // Both edit the device cache under the model's lock (the backend is shared by its sessions).
+  absl::Status Pin(int64_t n_pinned, std::span<const cache::PinnedKv> layers) override;
+  absl::Status Overwrite(std::span<const cache::EntryOverwrite> entries) override;
+  // A host snapshot of the device cache (device_snapshot.h), downloaded at each call: valid
+  // until the next call or the next forward, Pin, Overwrite or Clear of this session. Null when
+  // the download fails.
+  const cache::KvCache* kv_cache() const override;
 
   const DeviceModel* owner() const { return owner_; }
   DeviceCache& cache() { return *cache_; }
@@ -53,6 +53,8 @@ class DeviceSession final : public Session {
   const DeviceModel* owner_;
   std::unique_ptr<DeviceCache> cache_;
   cache::CacheReservation reservation_;  // the cache's bytes in the worker's pool, if any
+  // kv_cache() is const and hands out a pointer: the snapshot it refreshes lives here.
+  mutable DeviceSnapshot snapshot_;
 };
 
 class DeviceModel final : public Model {
@@ -73,6 +75,7 @@ class DeviceModel final : public Model {
   kernels::RopeParams LayerRope(int64_t il) const override {
     return LayerRopeParams(hp_, host_w_, il);
   }
+  std::string backend() const override { return ops_->name(); }
 
   absl::StatusOr<std::unique_ptr<Session>> NewSession(const SessionParams& params) override {
     const int64_t n_ctx = params.n_ctx == 0 ? hp_.n_ctx_train : params.n_ctx;
@@ -96,6 +99,8 @@ class DeviceModel final : public Model {
     return std::unique_ptr<Session>(new DeviceSession(this, std::move(c), std::move(reservation)));
   }
 
+  std::mutex& mu() const { return mu_; }
+
   absl::Status ForwardBatch(std::span<ForwardRequest> requests) override {
     std::lock_guard<std::mutex> lock(mu_);
     CW_RETURN_IF_ERROR(Check(requests));
@@ -117,9 +122,26 @@ class DeviceModel final : public Model {
   Weights host_w_;  // views into file_; LayerRope's factors and nothing else
   std::unique_ptr<backend::Ops> ops_;
   DeviceWeights w_;
-  std::mutex mu_;  // one forward (or session creation) at a time: ops_ and scratch_ are shared
+  // One forward, session creation, snapshot or edit at a time: ops_ and scratch_ are shared.
+  mutable std::mutex mu_;
   DeviceScratch scratch_;
 };
+
+absl::Status DeviceSession::Pin(int64_t n_pinned, std::span<const cache::PinnedKv> layers) {
+  std::lock_guard<std::mutex> lock(owner_->mu());
+  return cache_->Pin(n_pinned, layers);
+}
+
+absl::Status DeviceSession::Overwrite(std::span<const cache::EntryOverwrite> entries) {
+  std::lock_guard<std::mutex> lock(owner_->mu());
+  return cache_->Overwrite(entries);
+}
+
+const cache::KvCache* DeviceSession::kv_cache() const {
+  const cache::CacheStats stats = cache_stats();
+  std::lock_guard<std::mutex> lock(owner_->mu());
+  return snapshot_.Refresh(*cache_, stats, /*rows=*/true).ok() ? &snapshot_ : nullptr;
+}
 
 absl::Status DeviceModel::Check(std::span<ForwardRequest> requests) const {
   return CheckForwardRequests(

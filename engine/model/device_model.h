@@ -7,10 +7,12 @@
 //   auto session = (*model)->NewSession({.n_ctx = 2048});      // cache in device memory
 //
 // Sessions take full or bounded caches (device_cache.h: sinks, window, L2 eviction in batches,
-// Gemma 3's sliding-window rings), kept entry for entry as the CPU model's. What it does not do
-// yet (each refused with a message saying so, never silently): pinned entries and rewriting
-// entries (the LCF and C2C handoffs). Requests of a batch run one after another (each step a
-// single pass over the weights).
+// Gemma 3's sliding-window rings), kept entry for entry as the CPU model's, and the handoffs of
+// LCF.md: Pin (an LCF import; bounded caches only, as on the CPU) and Overwrite (a C2C fusion)
+// edit the device cache in place, and kv_cache() gives a read-only host snapshot of it
+// (device_snapshot.h: downloaded at each call, valid until the next call or the next forward)
+// for the LCF encoder and the C2C export. Requests of a batch run one after another (each step
+// a single pass over the weights).
 #pragma once
 
 #include <memory>

@@ -176,8 +176,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads,-t", flags.threads, "CPU threads; 0 = one per hardware thread")
       ->capture_default_str();
   app.add_option("--device", flags.device,
-                 "cpu, cuda (weights and caches on the GPU; LCF and C2C imports stay on the CPU "
-                 "backend for now) or auto (cuda when a GPU is found)")
+                 "cpu, cuda (weights and caches on the GPU, full or bounded; LCF and C2C "
+                 "exports and imports work there too) or auto (cuda when a GPU is found)")
       ->capture_default_str();
   app.add_option("--max-sessions", flags.max_sessions, "Sessions open at once")
       ->capture_default_str();

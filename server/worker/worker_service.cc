@@ -86,6 +86,7 @@ grpc::ServerUnaryReactor* WorkerService::Info(grpc::CallbackServerContext* conte
   *r->mutable_cache_policy() = state_.config.default_policy;
   r->set_worker_id(state_.config.worker_id);
   r->set_version(state_.config.version);
+  r->set_backend(ValidUtf8(m.backend()));
   r->set_max_sessions(state_.sessions.max_sessions());
   r->set_max_queue(state_.scheduler.params().max_queue);
   r->set_max_text_bytes(state_.input_rules.max_text_bytes);

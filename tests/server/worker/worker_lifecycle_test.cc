@@ -100,6 +100,7 @@ TEST(WorkerLifecycleTest, MetricsServeTheRequestCounter) {
   ASSERT_TRUE(stub->Info(Context().get(), v1::InfoRequest(), &info).ok());
   EXPECT_EQ(info.architecture(), "gemma3");
   EXPECT_EQ(info.chat_template(), "gemma3");
+  EXPECT_EQ(info.backend(), "cpu");  // the default --device
   EXPECT_EQ(info.n_vocab(), 512);
   const std::string id = OpenSession(*stub);
   v1::GenerateRequest r = LongGeneration(id);
