@@ -18,8 +18,9 @@ absl::Status Grow(Ops& ops, Buffer& b, size_t bytes) {
   return absl::OkStatus();
 }
 
-// Backend memory for a step of n rows (out of them n_out with logits).
-absl::Status Reserve(Ops& ops, const HParams& hp, DeviceScratch& s, int64_t n, int64_t n_out) {
+// Backend memory for a step of n rows (out of them n_out with logits) of n_seg sessions.
+absl::Status Reserve(Ops& ops, const HParams& hp, DeviceScratch& s, int64_t n, int64_t n_out,
+                     int64_t n_seg) {
   const auto f = [](int64_t count) { return static_cast<size_t>(count) * sizeof(float); };
   if (n > s.rows) {
     CW_RETURN_IF_ERROR(Grow(ops, s.tokens, f(n)));
@@ -40,24 +41,29 @@ absl::Status Reserve(Ops& ops, const HParams& hp, DeviceScratch& s, int64_t n, i
     CW_RETURN_IF_ERROR(Grow(ops, s.logits, f(n_out * hp.n_vocab)));
     s.out_rows = n_out;
   }
-  return Grow(ops, s.kv, static_cast<size_t>(hp.n_head_kv) * sizeof(CwAttentionKv));
+  return Grow(ops, s.kv, static_cast<size_t>(n_seg * hp.n_head_kv) * sizeof(CwAttentionKv));
 }
 
-// Uploads the step's positions: those of the policy layers to s.pos, those of the ring layers
-// (if any) to s.pos_local. Every policy layer of a cache has the same next position, and so
-// has every ring layer.
-absl::Status UploadPositions(Ops& ops, const HParams& hp, DeviceScratch& s, const DeviceCache& c,
-                             int64_t n) {
-  bool global_done = false, local_done = false;
-  for (int64_t il = 0; il < hp.n_layer && !(global_done && local_done); ++il) {
-    const bool ring = c.ring(il);
-    if (ring ? local_done : global_done) continue;
+// The positions of every row: s.pos for the model's global layers, s.pos_local for its
+// sliding-window (local) layers. Within one cache every layer of a kind has the same next
+// position (a bounded cache keeps its rings for the local layers and counts them apart; a full
+// cache gives both kinds the same).
+absl::Status UploadPositions(Ops& ops, const HParams& hp, DeviceScratch& s,
+                             std::span<const DeviceStep> steps, int64_t n) {
+  int64_t global = -1, local = -1;  // a layer of each kind, if the model has one
+  for (int64_t il = 0; il < hp.n_layer; ++il) {
+    int64_t& first = hp.IsLocalLayer(il) ? local : global;
+    if (first < 0) first = il;
+  }
+  for (const auto& [layer, dst] : {std::pair{global, &s.pos}, std::pair{local, &s.pos_local}}) {
+    if (layer < 0) continue;
     s.host_pos.resize(static_cast<size_t>(n));
-    std::iota(s.host_pos.begin(), s.host_pos.end(), c.NextPosition(il));
-    Buffer& dst = ring ? s.pos_local : s.pos;
-    CW_RETURN_IF_ERROR(
-        ops.CopyIn(dst.data(), s.host_pos.data(), s.host_pos.size() * sizeof(int32_t)));
-    (ring ? local_done : global_done) = true;
+    int32_t* out = s.host_pos.data();
+    for (const DeviceStep& st : steps) {
+      std::iota(out, out + st.n_rows, st.cache->NextPosition(layer));
+      out += st.n_rows;
+    }
+    CW_RETURN_IF_ERROR(ops.CopyIn(dst->data(), s.host_pos.data(), static_cast<size_t>(n) * 4));
   }
   return absl::OkStatus();
 }
@@ -78,20 +84,37 @@ absl::Status Rope(Ops& ops, const kernels::RopeParams& p, float* x, const int32_
                             p.freq_scale, p.freq_factors});
 }
 
-// Appends the step's k, v to layer il of the cache, then attends over its entries.
-absl::Status AttendAndCache(Ops& ops, const HParams& hp, DeviceScratch& s, DeviceCache& c,
-                            int64_t il, int64_t n, int64_t window, const int32_t* pos) {
-  CW_RETURN_IF_ERROR(c.Append(il, s.k.as<float>(), s.v.as<float>()));
-  c.Records(il, &s.host_kv);
+// Appends each session's rows of k, v to layer il of its cache, then attends its rows over its
+// entries (records of every session uploaded at once, each session's attention its own launch).
+absl::Status AttendAndCache(Ops& ops, const HParams& hp, DeviceScratch& s,
+                            std::span<const DeviceStep> steps, int64_t il, int64_t window,
+                            const int32_t* pos) {
+  const int64_t n_kv = hp.n_head_kv, dk = hp.head_dim_k, dv = hp.head_dim_v;
+  s.host_kv.clear();
+  int64_t row = 0;
+  std::vector<CwAttentionKv> records;
+  for (const DeviceStep& st : steps) {
+    CW_RETURN_IF_ERROR(st.cache->Append(il, s.k.as<float>() + row * n_kv * dk,
+                                        s.v.as<float>() + row * n_kv * dv));
+    st.cache->Records(il, &records);
+    s.host_kv.insert(s.host_kv.end(), records.begin(), records.end());
+    row += st.n_rows;
+  }
   CW_RETURN_IF_ERROR(
       ops.CopyIn(s.kv.data(), s.host_kv.data(), s.host_kv.size() * sizeof(CwAttentionKv)));
-  return ops.Run(CwAttentionArgs{s.q.as<float>(), pos, n, hp.n_head, hp.n_head_kv, hp.head_dim_k,
-                                 hp.head_dim_v, hp.attn_scale, window, s.kv.as<CwAttentionKv>(),
-                                 s.attn.as<float>()});
+  row = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    CW_RETURN_IF_ERROR(ops.Run(CwAttentionArgs{
+        s.q.as<float>() + row * hp.n_head * dk, pos + row, steps[i].n_rows, hp.n_head, n_kv, dk,
+        dv, hp.attn_scale, window, s.kv.as<CwAttentionKv>() + i * static_cast<size_t>(n_kv),
+        s.attn.as<float>() + row * hp.n_head * dv}));
+    row += steps[i].n_rows;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Layer(Ops& ops, const HParams& hp, const DeviceWeights& w, DeviceScratch& s,
-                   DeviceCache& c, int64_t il, int64_t n) {
+                   std::span<const DeviceStep> steps, int64_t il, int64_t n) {
   const DeviceLayer& l = w.layers[static_cast<size_t>(il)];
   const bool gemma = hp.arch == Arch::kGemma3;
   const int64_t d = hp.n_embd;
@@ -109,11 +132,11 @@ absl::Status Layer(Ops& ops, const HParams& hp, const DeviceWeights& w, DeviceSc
                             hp.head_dim_k, hp.rms_eps));
   }
   const kernels::RopeParams& rope = w.rope[static_cast<size_t>(il)];
-  const int32_t* pos = (c.ring(il) ? s.pos_local : s.pos).as<int32_t>();
+  const int32_t* pos = (hp.IsLocalLayer(il) ? s.pos_local : s.pos).as<int32_t>();
   CW_RETURN_IF_ERROR(Rope(ops, rope, s.q.as<float>(), pos, n, hp.n_head, hp.head_dim_k));
   CW_RETURN_IF_ERROR(Rope(ops, rope, s.k.as<float>(), pos, n, hp.n_head_kv, hp.head_dim_k));
   const int64_t window = gemma && hp.IsLocalLayer(il) ? hp.sliding_window : 0;
-  CW_RETURN_IF_ERROR(AttendAndCache(ops, hp, s, c, il, n, window, pos));
+  CW_RETURN_IF_ERROR(AttendAndCache(ops, hp, s, steps, il, window, pos));
   CW_RETURN_IF_ERROR(Linear(ops, l.wo, s.attn.as<float>(), n, h));  // (n, n_embd)
   if (gemma) CW_RETURN_IF_ERROR(Norm(ops, h, l.post_attn_norm, h, n, d, hp.rms_eps));
   CW_RETURN_IF_ERROR(ops.Run(CwAddArgs{x, h, n * d}));
@@ -131,35 +154,59 @@ absl::Status Layer(Ops& ops, const HParams& hp, const DeviceWeights& w, DeviceSc
 }  // namespace
 
 absl::Status DeviceForwardStep(Ops& ops, const HParams& hp, const DeviceWeights& w,
-                               DeviceScratch& s, DeviceCache& cache, const DeviceStep& step) {
-  const int64_t n = step.n_rows, d = hp.n_embd;
-  const int64_t n_out = step.all_logits ? n : 1;
-  CW_RETURN_IF_ERROR(Reserve(ops, hp, s, n, n_out));
+                               DeviceScratch& s, std::span<const DeviceStep> steps) {
+  int64_t n = 0, n_out = 0;
+  for (const DeviceStep& st : steps) {
+    n += st.n_rows;
+    n_out += st.all_logits ? st.n_rows : 1;
+  }
+  const int64_t d = hp.n_embd;
+  CW_RETURN_IF_ERROR(Reserve(ops, hp, s, n, n_out, static_cast<int64_t>(steps.size())));
   const auto f = [](int64_t count) { return static_cast<size_t>(count) * sizeof(float); };
   // ---- input rows -------------------------------------------------------------------------
   const float scale = hp.embed_scale_sqrt ? std::sqrt(static_cast<float>(d)) : 1.0f;
-  if (step.embeddings.empty()) {
-    CW_RETURN_IF_ERROR(ops.CopyIn(s.tokens.data(), step.tokens.data(), f(n)));
-    CW_RETURN_IF_ERROR(ops.Run(CwEmbeddingArgs{w.token_embd.type, w.token_embd.data,
-                                               w.token_embd.n_out, w.token_embd.n_in,
-                                               s.tokens.as<int32_t>(), n, scale, s.x.as<float>()}));
-  } else {  // given rows stand where embeddings would, and get the same scale
-    CW_RETURN_IF_ERROR(ops.CopyIn(s.x.data(), step.embeddings.data(), f(n * d)));
-    CW_RETURN_IF_ERROR(ops.Run(CwScaleArgs{s.x.as<float>(), scale, n * d}));
+  int64_t row = 0;
+  for (const DeviceStep& st : steps) {
+    float* x = s.x.as<float>() + row * d;
+    if (st.embeddings.empty()) {
+      int32_t* ids = s.tokens.as<int32_t>() + row;
+      CW_RETURN_IF_ERROR(ops.CopyIn(ids, st.tokens.data(), f(st.n_rows)));
+      CW_RETURN_IF_ERROR(ops.Run(CwEmbeddingArgs{w.token_embd.type, w.token_embd.data,
+                                                 w.token_embd.n_out, w.token_embd.n_in, ids,
+                                                 st.n_rows, scale, x}));
+    } else {  // given rows stand where embeddings would, and get the same scale
+      CW_RETURN_IF_ERROR(ops.CopyIn(x, st.embeddings.data(), f(st.n_rows * d)));
+      CW_RETURN_IF_ERROR(ops.Run(CwScaleArgs{x, scale, st.n_rows * d}));
+    }
+    row += st.n_rows;
   }
-  CW_RETURN_IF_ERROR(UploadPositions(ops, hp, s, cache, n));
+  CW_RETURN_IF_ERROR(UploadPositions(ops, hp, s, steps, n));
   // ---- layers ----------------------------------------------------------------------------
   for (int64_t il = 0; il < hp.n_layer; ++il) {
-    CW_RETURN_IF_ERROR(Layer(ops, hp, w, s, cache, il, n));
+    CW_RETURN_IF_ERROR(Layer(ops, hp, w, s, steps, il, n));
   }
-  // ---- logits of the last row, or of every row -------------------------------------------
-  const float* first = s.x.as<float>() + (n - n_out) * d;
-  CW_RETURN_IF_ERROR(Norm(ops, first, w.output_norm, s.out_x.as<float>(), n_out, d, hp.rms_eps));
+  // ---- logits: each session's last row, or all its rows, through one output projection ----
+  row = 0;
+  int64_t out = 0;
+  for (const DeviceStep& st : steps) {
+    const int64_t count = st.all_logits ? st.n_rows : 1;
+    const float* first = s.x.as<float>() + (row + st.n_rows - count) * d;
+    CW_RETURN_IF_ERROR(Norm(ops, first, w.output_norm, s.out_x.as<float>() + out * d, count, d,
+                            hp.rms_eps));
+    row += st.n_rows;
+    out += count;
+  }
   CW_RETURN_IF_ERROR(Linear(ops, w.output, s.out_x.as<float>(), n_out, s.logits.as<float>()));
-  const size_t old = step.logits->size();
-  step.logits->resize(old + static_cast<size_t>(n_out * hp.n_vocab));
-  CW_RETURN_IF_ERROR(
-      ops.CopyOut(step.logits->data() + old, s.logits.data(), f(n_out * hp.n_vocab)));
+  out = 0;
+  for (const DeviceStep& st : steps) {
+    const int64_t count = st.all_logits ? st.n_rows : 1;
+    const size_t at = st.all_logits ? st.logits->size() : 0;  // a run's steps follow each other
+    st.logits->resize(at + static_cast<size_t>(count * hp.n_vocab));
+    CW_RETURN_IF_ERROR(ops.CopyOut(st.logits->data() + at,
+                                   s.logits.as<float>() + out * hp.n_vocab,
+                                   f(count * hp.n_vocab)));
+    out += count;
+  }
   return absl::OkStatus();
 }
 

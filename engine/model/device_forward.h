@@ -1,12 +1,14 @@
-// Internal to engine/model: one session's forward step on a backend (device_model.h), the llama
-// and gemma3 layer graphs written once against backend::Ops. The steps and their order are the
-// CPU forward's (forward.h, llama_graph.cc, gemma3_graph.cc), so over CpuOps the logits are the
-// CPU model's.
+// Internal to engine/model: one forward step of a batch of sessions on a backend
+// (device_model.h), the llama and gemma3 layer graphs written once against backend::Ops. The
+// steps and their order are the CPU forward's (forward.h, llama_graph.cc, gemma3_graph.cc), so
+// over CpuOps the logits are the CPU model's.
 //
-// The session's cache (device_cache.h, full or bounded) has a step open: each layer takes its
-// positions from it (a bounded cache re-indexes after eviction and counts its rings apart),
-// appends the step's keys and values, and attends over its entries. The caller commits the
-// step when this succeeds and rolls it back otherwise, so a failed step adds nothing.
+// A batch is the concatenation of every session's rows: norms, projections and the
+// feed-forward run once over all of them (each weight read once for the whole batch); each
+// session's cache (device_cache.h, full or bounded) has a step open and gives its rows their
+// positions (a bounded cache re-indexes after eviction and counts its rings apart), takes their
+// keys and values, and is attended over by its own rows only. The caller commits every step
+// when this succeeds and rolls them back otherwise, so a failed step adds nothing.
 #pragma once
 
 #include <cstdint>
@@ -33,22 +35,24 @@ struct DeviceScratch {
   backend::Buffer gate, up;            // (rows, n_ff)
   backend::Buffer out_x;               // (out_rows, n_embd)
   backend::Buffer logits;              // (out_rows, n_vocab)
-  backend::Buffer kv;                  // (n_head_kv) CwAttentionKv records
+  backend::Buffer kv;                  // (n_segments, n_head_kv) CwAttentionKv records
   std::vector<int32_t> host_pos;       // staging for pos / pos_local
   std::vector<CwAttentionKv> host_kv;  // staging for kv
 };
 
+// One session's rows of a step.
 struct DeviceStep {
+  DeviceCache* cache = nullptr;       // a step of n_rows tokens open (BeginStep)
   std::span<const int32_t> tokens;    // or, when empty:
-  std::span<const float> embeddings;  // (n, n_embd) input rows, before the embedding scale
+  std::span<const float> embeddings;  // (n_rows, n_embd) input rows, before the embedding scale
   int64_t n_rows = 0;
-  bool all_logits = false;
-  std::vector<float>* logits = nullptr;  // out: appended (n_rows or 1, n_vocab)
+  bool all_logits = false;               // every row's logits, appended; else the last row's
+  std::vector<float>* logits = nullptr;  // out: appended (n_rows, n_vocab) or set (n_vocab)
 };
 
-// Runs the open step of one session's cache (step.n_rows tokens, as BeginStep was given); the
-// caller checked the request (ids in range, room in cache).
+// Runs the open steps of every session in `steps` in one pass; the caller checked the requests
+// (ids in range, room in each cache).
 absl::Status DeviceForwardStep(backend::Ops& ops, const HParams& hp, const DeviceWeights& w,
-                               DeviceScratch& s, DeviceCache& cache, const DeviceStep& step);
+                               DeviceScratch& s, std::span<const DeviceStep> steps);
 
 }  // namespace cachewire::model

@@ -104,16 +104,21 @@ class DeviceModel final : public Model {
   absl::Status ForwardBatch(std::span<ForwardRequest> requests) override {
     std::lock_guard<std::mutex> lock(mu_);
     CW_RETURN_IF_ERROR(Check(requests));
-    for (ForwardRequest& r : requests) {
-      r.logits->clear();
-      CW_RETURN_IF_ERROR(Run(r));
+    for (ForwardRequest& r : requests) r.logits->clear();
+    done_.assign(requests.size(), 0);
+    // Usually one step; a bounded cache takes at most its slack per step.
+    for (;;) {
+      bool left = false;
+      for (size_t i = 0; i < requests.size(); ++i) left = left || done_[i] < Rows(requests[i]);
+      if (!left) return absl::OkStatus();
+      CW_RETURN_IF_ERROR(RunStep(requests));
     }
-    return absl::OkStatus();
   }
 
  private:
   int64_t Rows(const ForwardRequest& r) const { return RequestRows(r, hp_.n_embd); }
-  absl::Status Run(ForwardRequest& r);
+  // One pass over every request's next step (at most what each cache takes); advances done_.
+  absl::Status RunStep(std::span<ForwardRequest> requests);
   absl::Status Check(std::span<ForwardRequest> requests) const;
 
   std::unique_ptr<gguf::File> file_;
@@ -125,6 +130,8 @@ class DeviceModel final : public Model {
   // One forward, session creation, snapshot or edit at a time: ops_ and scratch_ are shared.
   mutable std::mutex mu_;
   DeviceScratch scratch_;
+  std::vector<DeviceStep> steps_;  // this pass's sessions
+  std::vector<int64_t> done_;      // (n_requests) rows of each request already run
 };
 
 absl::Status DeviceSession::Pin(int64_t n_pinned, std::span<const cache::PinnedKv> layers) {
@@ -153,32 +160,45 @@ absl::Status DeviceModel::Check(std::span<ForwardRequest> requests) const {
       [](Session& s) { return static_cast<DeviceSession&>(s).cache().Room(); });
 }
 
-// One request in steps of at most what its cache takes; each step is committed before the
-// next opens (a bounded cache evicts between them), a failed one rolled back.
-absl::Status DeviceModel::Run(ForwardRequest& r) {
-  DeviceCache& cache = static_cast<DeviceSession&>(*r.session).cache();
-  const int64_t rows = Rows(r), d = hp_.n_embd;
-  for (int64_t done = 0; done < rows;) {
-    const int64_t n = std::min(rows - done, cache.MaxStepTokens());
-    DeviceStep step{{}, {}, n, r.all_logits, r.logits};
+// Every request with rows left contributes its next step (at most what its cache takes) to one
+// pass; each cache's step is committed when the pass succeeds, every one rolled back when it
+// fails (a bounded cache evicts in BeginStep, between passes).
+absl::Status DeviceModel::RunStep(std::span<ForwardRequest> requests) {
+  const int64_t d = hp_.n_embd;
+  steps_.clear();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    ForwardRequest& r = requests[i];
+    DeviceCache& cache = static_cast<DeviceSession&>(*r.session).cache();
+    const int64_t n = std::min(Rows(r) - done_[i], cache.MaxStepTokens());
+    if (n <= 0) continue;
+    DeviceStep step{&cache, {}, {}, n, r.all_logits, r.logits};
+    const auto at = static_cast<size_t>(done_[i]);
     if (r.embeddings.empty()) {
-      step.tokens = r.tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(n));
+      step.tokens = r.tokens.subspan(at, static_cast<size_t>(n));
     } else {
-      step.embeddings =
-          r.embeddings.subspan(static_cast<size_t>(done * d), static_cast<size_t>(n * d));
+      step.embeddings = r.embeddings.subspan(at * d, static_cast<size_t>(n * d));
     }
-    if (!r.all_logits) r.logits->clear();  // the last row of the last step only
-    absl::Status s = cache.BeginStep(n);
-    if (s.ok()) s = DeviceForwardStep(*ops_, hp_, w_, scratch_, cache, step);
-    if (!s.ok()) {
-      cache.Rollback();
-      r.logits->clear();
-      return s;
-    }
-    cache.Commit();
-    done += n;
+    steps_.push_back(step);
+    done_[i] += n;
   }
-  return absl::OkStatus();
+  absl::Status status;
+  size_t opened = 0;
+  for (; opened < steps_.size() && status.ok(); ++opened) {
+    status = steps_[opened].cache->BeginStep(steps_[opened].n_rows);
+    if (!status.ok()) break;
+  }
+  if (status.ok()) status = DeviceForwardStep(*ops_, hp_, w_, scratch_, steps_);
+  for (size_t i = 0; i < opened; ++i) {
+    if (status.ok()) {
+      steps_[i].cache->Commit();
+    } else {
+      steps_[i].cache->Rollback();
+    }
+  }
+  if (!status.ok()) {
+    for (ForwardRequest& r : requests) r.logits->clear();
+  }
+  return status;
 }
 
 }  // namespace

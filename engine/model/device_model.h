@@ -11,8 +11,8 @@
 // LCF.md: Pin (an LCF import; bounded caches only, as on the CPU) and Overwrite (a C2C fusion)
 // edit the device cache in place, and kv_cache() gives a read-only host snapshot of it
 // (device_snapshot.h: downloaded at each call, valid until the next call or the next forward)
-// for the LCF encoder and the C2C export. Requests of a batch run one after another (each step
-// a single pass over the weights).
+// for the LCF encoder and the C2C export. The requests of a ForwardBatch run together, one pass
+// over the weights per step for all of them, as on the CPU.
 #pragma once
 
 #include <memory>

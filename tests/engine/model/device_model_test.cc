@@ -84,6 +84,61 @@ TEST(DeviceModelCpuTwinTest, LogitsAreTheCpuModels) {
   }
 }
 
+// Several sessions in one ForwardBatch (rows concatenated, each weight read once): a full
+// session, a bounded one whose request runs as several steps, one with every row's logits and
+// then input rows; each request's logits the CPU model's batch's bit for bit, prefill and a run
+// of batched decode steps.
+TEST(DeviceModelCpuTwinTest, BatchesLikeTheCpuModel) {
+  cache::CachePolicy bounded;
+  bounded.bounded = true;
+  bounded.n_sink = 4;
+  bounded.window = 16;
+  bounded.budget = 48;
+  bounded.slack = 8;
+  for (const std::string& path : AllModelPaths()) {
+    SCOPED_TRACE(path);
+    auto dev = LoadDeviceModel(path, backend::NewCpuOps(2));
+    auto cpu = Model::Load(path, {.n_threads = 2});
+    ASSERT_TRUE(dev.ok() && cpu.ok());
+    const int64_t n_vocab = (*cpu)->n_vocab();
+    std::vector<std::unique_ptr<Session>> ds, cs;
+    for (const SessionParams& p : {SessionParams{.n_ctx = 128}, SessionParams{.cache = bounded},
+                                   SessionParams{.n_ctx = 128}}) {
+      ds.push_back(std::move(*(*dev)->NewSession(p)));
+      cs.push_back(std::move(*(*cpu)->NewSession(p)));
+    }
+    const auto run = [&](const std::vector<std::vector<int32_t>>& tokens,
+                         const std::vector<bool>& all, std::span<const float> rows) {
+      std::vector<std::vector<float>> dl(3), cl(3);
+      std::vector<ForwardRequest> dr, cr;
+      for (size_t i = 0; i < 3; ++i) {
+        const bool input_rows = i == 2 && !rows.empty();
+        dr.push_back({ds[i].get(), input_rows ? std::span<const int32_t>() : tokens[i], all[i],
+                      &dl[i], input_rows ? rows : std::span<const float>()});
+        cr.push_back({cs[i].get(), input_rows ? std::span<const int32_t>() : tokens[i], all[i],
+                      &cl[i], input_rows ? rows : std::span<const float>()});
+      }
+      ASSERT_TRUE((*dev)->ForwardBatch(dr).ok());
+      ASSERT_TRUE((*cpu)->ForwardBatch(cr).ok());
+      for (size_t i = 0; i < 3; ++i) {
+        ASSERT_EQ(dl[i].size(), cl[i].size()) << "session " << i;
+        EXPECT_EQ(RelErr(dl[i], cl[i], n_vocab), 0.0) << "session " << i;
+        EXPECT_EQ(ds[i]->n_past(), cs[i]->n_past()) << "session " << i;
+      }
+    };
+    run({Tokens(7, n_vocab, 1), Tokens(30, n_vocab, 2), Tokens(12, n_vocab, 3)},
+        {false, false, true}, {});
+    for (int step = 0; step < 12 && !HasFailure(); ++step) {
+      run({Tokens(1, n_vocab, 10 + step), Tokens(1, n_vocab, 30 + step),
+           Tokens(1, n_vocab, 50 + step)},
+          {false, false, false}, {});
+    }
+    std::vector<float> rows(static_cast<size_t>(2 * (*cpu)->hparams().n_embd));
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = std::cos(0.21f * static_cast<float>(i));
+    run({Tokens(3, n_vocab, 70), Tokens(9, n_vocab, 71), {}}, {true, false, true}, rows);
+  }
+}
+
 TEST(DeviceModelCpuTwinTest, RefusesLikeTheCpuModelAndChangesNothing) {
   auto dev = LoadDeviceModel(kGoldenDir + "tiny-llama-gqa2-q8_0.gguf", backend::NewCpuOps(1));
   auto other = LoadDeviceModel(kGoldenDir + "tiny-llama-gqa2-q8_0.gguf", backend::NewCpuOps(1));
@@ -120,7 +175,7 @@ TEST(DeviceModelCpuTwinTest, RefusesLikeTheCpuModelAndChangesNothing) {
   EXPECT_FALSE(before.empty());
 }
 
-TEST(DeviceModelCpuTwinTest, WhatIsNotOnTheDeviceYetIsRefusedSayingSo) {
+TEST(DeviceModelCpuTwinTest, SessionOperationsCheckLikeTheCpuModels) {
   auto dev = LoadDeviceModel(kGoldenDir + "tiny-gemma3-gqa4-f16.gguf", backend::NewCpuOps(1));
   ASSERT_TRUE(dev.ok());
   cache::CachePolicy bounded;
