@@ -66,7 +66,7 @@ class Ops {
  public:
   virtual ~Ops() = default;
 
-  // "cpu", or "cuda:0 (NAME)".
+  // "cpu-twin" (CpuOps), or "cuda:0 (NAME)".
   virtual std::string name() const = 0;
   // Zero-filled backend memory; ResourceExhausted when the backend has no room.
   virtual absl::StatusOr<Buffer> Alloc(size_t bytes) = 0;

@@ -13,6 +13,7 @@
 #include "engine/common/status_macros.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/str_cat.h"
+#include "engine/backend/cpu/cpu_ops.h"
 #include "engine/backend/cuda_ops.h"
 #include "engine/model/device_model.h"
 #include "engine/model/forward.h"
@@ -206,13 +207,18 @@ absl::StatusOr<Device> ParseDevice(std::string_view name) {
   if (name == "cpu") return Device::kCpu;
   if (name == "cuda") return Device::kCuda;
   if (name == "auto") return Device::kAuto;
-  return absl::InvalidArgumentError(gguf::Cat("device: \"", name, "\" is not cpu, cuda or auto"));
+  if (name == "cpu-twin") return Device::kCpuTwin;
+  return absl::InvalidArgumentError(
+      gguf::Cat("device: \"", name, "\" is not cpu, cuda, auto or cpu-twin"));
 }
 
 absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
                                                    const ModelParams& params) {
   if (params.n_threads < 0) {
     return absl::InvalidArgumentError(gguf::Cat("n_threads: must be >= 0, got ", params.n_threads));
+  }
+  if (params.device == Device::kCpuTwin) {
+    return LoadDeviceModel(path, backend::NewCpuOps(params.n_threads));
   }
   if (params.device != Device::kCpu) {
     absl::StatusOr<std::unique_ptr<backend::Ops>> ops = backend::OpenCudaOps(params.cuda_ordinal);

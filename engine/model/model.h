@@ -46,8 +46,10 @@ namespace cachewire::model {
 
 // Where a model's weights and caches live. kCuda: on a GPU (device_model.h: the same sessions,
 // caches and handoffs as the CPU model); kAuto: on a GPU when the plugin finds one, else the CPU.
-enum class Device { kCpu, kCuda, kAuto };
-// "cpu" / "cuda" / "auto"; InvalidArgument naming the value otherwise.
+// kCpuTwin: the GPU path (the device model) on host memory with the CPU kernels, the same
+// logits as kCpu bit for bit: it checks the GPU path's logic where there is no GPU.
+enum class Device { kCpu, kCuda, kAuto, kCpuTwin };
+// "cpu" / "cuda" / "auto" / "cpu-twin"; InvalidArgument naming the value otherwise.
 absl::StatusOr<Device> ParseDevice(std::string_view name);
 
 struct ModelParams {
@@ -116,7 +118,8 @@ class Model {
   // How layer il rotates its keys (what un-rotating a cached key needs).
   virtual kernels::RopeParams LayerRope(int64_t il) const = 0;
   int64_t n_vocab() const { return hparams().n_vocab; }
-  // Where the weights and caches live: "cpu", or the device model's backend ("cuda:0 (NAME)").
+  // Where the weights and caches live: "cpu", or the device model's backend ("cuda:0 (NAME)",
+  // "cpu-twin").
   virtual std::string backend() const { return "cpu"; }
 
   // InvalidArgument naming n_ctx when it is not positive after defaults, or naming the policy's

@@ -177,7 +177,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--device", flags.device,
                  "cpu, cuda (weights and caches on the GPU, full or bounded; LCF and C2C "
-                 "exports and imports work there too) or auto (cuda when a GPU is found)")
+                 "exports and imports work there too), auto (cuda when a GPU is found) or "
+                 "cpu-twin (the GPU path on the CPU kernels: checks it without a GPU)")
       ->capture_default_str();
   app.add_option("--max-sessions", flags.max_sessions, "Sessions open at once")
       ->capture_default_str();

@@ -43,7 +43,7 @@ class CpuOps final : public Ops {
  public:
   explicit CpuOps(int n_threads) : pool_(n_threads) {}
 
-  std::string name() const override { return "cpu"; }
+  std::string name() const override { return "cpu-twin"; }
 
   absl::StatusOr<Buffer> Alloc(size_t bytes) override {
     if (bytes == 0) return Buffer();

@@ -204,7 +204,9 @@ TEST(DeviceSelectionTest, ParseAndLoadByDevice) {
   EXPECT_EQ(*ParseDevice("cpu"), Device::kCpu);
   EXPECT_EQ(*ParseDevice("cuda"), Device::kCuda);
   EXPECT_EQ(*ParseDevice("auto"), Device::kAuto);
-  EXPECT_THAT(ParseDevice("gpu").status().message(), HasSubstr("\"gpu\" is not cpu, cuda or auto"));
+  EXPECT_EQ(*ParseDevice("cpu-twin"), Device::kCpuTwin);
+  EXPECT_THAT(ParseDevice("gpu").status().message(),
+              HasSubstr("\"gpu\" is not cpu, cuda, auto or cpu-twin"));
   const std::string path = kGoldenDir + "tiny-llama-gqa2-q8_0.gguf";
   // auto always gives a working model: the GPU when there is one, else the CPU.
   auto any = Model::Load(path, {.n_threads = 1, .device = Device::kAuto});

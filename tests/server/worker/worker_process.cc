@@ -14,7 +14,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <thread>
 
 namespace cachewire::testing {
@@ -42,6 +44,12 @@ WorkerProcess::WorkerProcess(const std::vector<std::string>& args) {
   }
   std::vector<std::string> argv_s = {WorkerBinary(), "--listen", "127.0.0.1:0"};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
+  // CACHEWIRE_TEST_WORKER_ARGS (words split at spaces) reruns a suite with other flags, e.g.
+  // "--device cpu-twin" to serve through the device model (tests/server/worker/CMakeLists.txt).
+  if (const char* extra = std::getenv("CACHEWIRE_TEST_WORKER_ARGS"); extra != nullptr) {
+    std::istringstream words(extra);
+    for (std::string w; words >> w;) argv_s.push_back(w);
+  }
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
