@@ -370,7 +370,7 @@ int main(int argc, char** argv) {
                  "[--probe-mb N] [--llama-bench PATH] [--device cpu|cuda]\n");
     return 2;
   }
-  if (opt.device != model::Device::kCpu) {
+  if (opt.device == model::Device::kCuda) {
     absl::StatusOr<std::unique_ptr<cachewire::backend::Ops>> ops =
         cachewire::backend::OpenCudaOps(0);
     if (!ops.ok()) {
