@@ -101,10 +101,17 @@ TEST(WorkerLifecycleTest, MetricsServeTheRequestCounter) {
   ASSERT_TRUE(stub->Info(Context().get(), v1::InfoRequest(), &info).ok());
   EXPECT_EQ(info.architecture(), "gemma3");
   EXPECT_EQ(info.chat_template(), "gemma3");
-  // The default --device, or the device model on the CPU kernels when the suite reruns so.
-  const char* extra = std::getenv("CACHEWIRE_TEST_WORKER_ARGS");
-  const bool twin = extra != nullptr && std::string(extra).find("cpu-twin") != std::string::npos;
-  EXPECT_EQ(info.backend(), twin ? "cpu-twin" : "cpu");
+  // The default --device, or what the suite reruns with (CACHEWIRE_TEST_WORKER_ARGS).
+  const std::string extra = std::getenv("CACHEWIRE_TEST_WORKER_ARGS") != nullptr
+                                ? std::getenv("CACHEWIRE_TEST_WORKER_ARGS")
+                                : "";
+  if (extra.find("cpu-twin") != std::string::npos) {
+    EXPECT_EQ(info.backend(), "cpu-twin");
+  } else if (extra.find("cuda") != std::string::npos) {
+    EXPECT_EQ(info.backend().rfind("cuda:", 0), 0u) << info.backend();
+  } else {
+    EXPECT_EQ(info.backend(), "cpu");
+  }
   EXPECT_EQ(info.n_vocab(), 512);
   const std::string id = OpenSession(*stub);
   v1::GenerateRequest r = LongGeneration(id);

@@ -41,7 +41,9 @@ class WorkerStatusTest : public ::testing::Test {
     session_ = OpenSession(*stub_);
     ASSERT_FALSE(session_.empty());
   }
-  void TearDown() override { CloseSession(*stub_, session_); }
+  void TearDown() override {  // SetUp may have failed before the stub or session existed
+    if (stub_ != nullptr && !session_.empty()) CloseSession(*stub_, session_);
+  }
 
   grpc::Status Append(const v1::AppendRequest& request) {
     v1::AppendResponse response;
