@@ -305,7 +305,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<CudaDevice> dev = CudaDevice::Open();
   if (!dev.ok()) {
     const std::string why(dev.status().message());
-    std::printf("no CUDA device here: %s\nkernels: skipped (%s)\n", why.c_str(), why.c_str());
+    std::printf("bench_kernels: nothing to time: %s\nkernels: skipped (%s)\n", why.c_str(),
+                why.c_str());
     return 0;
   }
   if (peak < 0) peak = KnownPeakGbps(dev->info().name);
