@@ -6,8 +6,9 @@
 // 0600; see router_connection.h) so that `cachewire agents|chat|stats|handoff` need no flags.
 // Ctrl-C or SIGTERM stops the router, then the workers, and removes the file.
 //
-// Each worker gets the agent's `threads` and `cache` settings as flags, and `--adapter FILE` for
-// every adapter (LCF or C2C) of the config whose sharer or receiver is that agent.
+// Each worker gets the agent's `threads`, `device` and `cache` settings as flags, and
+// `--adapter FILE` for every adapter (LCF or C2C) of the config whose sharer or receiver is that
+// agent.
 //
 // --demo runs a short scripted exchange instead of waiting (two sessions, a turn on the first
 // agent, a TEXT_CONTEXT handoff to the second, a turn there), then stops everything.
@@ -199,6 +200,7 @@ std::vector<std::string> WorkerFlags(const router::RouterConfig& config,
                                      const router::AgentConfig& agent) {
   std::vector<std::string> flags;
   if (agent.threads > 0) flags.insert(flags.end(), {"--threads", std::to_string(agent.threads)});
+  if (!agent.device.empty()) flags.insert(flags.end(), {"--device", agent.device});
   const router::AgentCacheConfig& cache = agent.cache;
   if (cache.bounded.value_or(false)) flags.push_back("--cache-bounded");
   const std::pair<const char*, std::optional<int64_t>> sizes[] = {

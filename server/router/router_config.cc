@@ -118,6 +118,12 @@ absl::StatusOr<AgentConfig> ParseAgent(const YAML::Node& node, const std::string
     }
     if (agent.threads < 0) return FieldError(path, field + ".threads", "must be >= 0");
   }
+  CW_ASSIGN_OR_RETURN(agent.device, ScalarField(node, "device", path, field + ".device", false));
+  if (!agent.device.empty() && agent.device != "cpu" && agent.device != "cuda" &&
+      agent.device != "auto" && agent.device != "cpu-twin") {
+    return FieldError(path, field + ".device",
+                      "'" + agent.device + "' is not cpu, cuda, auto or cpu-twin");
+  }
   if (const YAML::Node cache = node["cache"]; cache.IsDefined() && !cache.IsNull()) {
     CW_ASSIGN_OR_RETURN(agent.cache, ParseAgentCache(cache, path, field + ".cache"));
   }

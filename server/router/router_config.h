@@ -9,6 +9,8 @@
 //       worker: 127.0.0.1:7101     # host:port of its cachewire-worker (port 0: picked by `up`)
 //       model: ../models/a.gguf    # relative paths are resolved against the file's directory
 //       threads: 2                 # optional, for `cachewire up` (worker --threads)
+//       device: cuda               # optional, for `cachewire up` (worker --device: cpu, cuda,
+//                                  #   auto, cpu-twin)
 //       cache:                     # optional, for `cachewire up`: the worker's default cache
 //         bounded: true            #   policy (--cache-bounded, --cache-budget, --cache-window,
 //         budget: 448              #   --cache-sinks, --cache-slack, --cache-l2); the worker
@@ -49,6 +51,7 @@ struct AgentConfig {
   std::string worker;  // host:port
   std::string model;   // absolute (or as written when the file had no directory)
   int threads = 0;     // 0: the worker's default
+  std::string device{};  // empty: the worker's default (cpu)
   AgentCacheConfig cache{};
 };
 

@@ -25,6 +25,7 @@ agents:
     worker: 127.0.0.1:7101
     model: ../models/a.gguf
     threads: 2
+    device: cuda
     cache:
       bounded: true
       budget: 448
@@ -50,6 +51,8 @@ adapters:
   EXPECT_EQ(config->agents[0].name, "planner");
   EXPECT_EQ(config->agents[0].model, "/etc/cachewire/models/a.gguf");
   EXPECT_EQ(config->agents[0].threads, 2);
+  EXPECT_EQ(config->agents[0].device, "cuda");
+  EXPECT_EQ(config->agents[1].device, "");
   EXPECT_EQ(config->agents[0].cache.bounded, true);
   EXPECT_EQ(config->agents[0].cache.budget, 448);
   EXPECT_EQ(config->agents[0].cache.window, 256);
@@ -84,6 +87,7 @@ TEST(RouterConfigTest, EachMalformedInputNamesItsField) {
        "agents[1].name: 'a' appears twice"},
       {"agents:\n  - name: a\n    worker: h:1\n    threads: many\n", "agents[0].threads"},
       {"agents:\n  - name: a\n    worker: h:1\n    threads: -1\n", "agents[0].threads"},
+      {"agents:\n  - name: a\n    worker: h:1\n    device: gpu\n", "agents[0].device"},
       {"agents:\n  - name: a\n    worker: [1]\n", "agents[0].worker: must be a string"},
       {"agents:\n  - name: a\n    worker: h:1\nadapters:\n  - sharer: a\n    receiver: b\n"
        "    file: f\n",
