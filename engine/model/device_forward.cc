@@ -41,7 +41,8 @@ absl::Status Reserve(Ops& ops, const HParams& hp, DeviceScratch& s, int64_t n, i
     CW_RETURN_IF_ERROR(Grow(ops, s.logits, f(n_out * hp.n_vocab)));
     s.out_rows = n_out;
   }
-  return Grow(ops, s.kv, static_cast<size_t>(n_seg * hp.n_head_kv) * sizeof(CwAttentionKv));
+  return Grow(ops, s.kv,
+              static_cast<size_t>(hp.n_layer * n_seg * hp.n_head_kv) * sizeof(CwAttentionKv));
 }
 
 // The positions of every row: s.pos for the model's global layers, s.pos_local for its
@@ -84,29 +85,42 @@ absl::Status Rope(Ops& ops, const kernels::RopeParams& p, float* x, const int32_
                             p.freq_scale, p.freq_factors});
 }
 
+// Every layer's attention records of every session, (n_layer, n_segments, n_head_kv), in one
+// upload per step rather than one per layer: they depend only on the caches' counts (entries
+// with the open step's included), which no layer of the step changes, and on a GPU each upload
+// from host memory waits for the work before it.
+absl::Status UploadRecords(Ops& ops, const HParams& hp, DeviceScratch& s,
+                           std::span<const DeviceStep> steps) {
+  s.host_kv.clear();
+  std::vector<CwAttentionKv> records;
+  for (int64_t il = 0; il < hp.n_layer; ++il) {
+    for (const DeviceStep& st : steps) {
+      st.cache->Records(il, &records);
+      s.host_kv.insert(s.host_kv.end(), records.begin(), records.end());
+    }
+  }
+  return ops.CopyIn(s.kv.data(), s.host_kv.data(), s.host_kv.size() * sizeof(CwAttentionKv));
+}
+
 // Appends each session's rows of k, v to layer il of its cache, then attends its rows over its
-// entries (records of every session uploaded at once, each session's attention its own launch).
+// entries (each session's attention its own launch, over the records UploadRecords placed).
 absl::Status AttendAndCache(Ops& ops, const HParams& hp, DeviceScratch& s,
                             std::span<const DeviceStep> steps, int64_t il, int64_t window,
                             const int32_t* pos) {
   const int64_t n_kv = hp.n_head_kv, dk = hp.head_dim_k, dv = hp.head_dim_v;
-  s.host_kv.clear();
   int64_t row = 0;
-  std::vector<CwAttentionKv> records;
   for (const DeviceStep& st : steps) {
-    CW_RETURN_IF_ERROR(st.cache->Append(il, s.k.as<float>() + row * n_kv * dk,
-                                        s.v.as<float>() + row * n_kv * dv));
-    st.cache->Records(il, &records);
-    s.host_kv.insert(s.host_kv.end(), records.begin(), records.end());
+    CW_RETURN_IF_ERROR(
+        st.cache->Append(il, s.k.as<float>() + row * n_kv * dk, s.v.as<float>() + row * n_kv * dv));
     row += st.n_rows;
   }
-  CW_RETURN_IF_ERROR(
-      ops.CopyIn(s.kv.data(), s.host_kv.data(), s.host_kv.size() * sizeof(CwAttentionKv)));
+  const CwAttentionKv* layer_records =
+      s.kv.as<CwAttentionKv>() + il * static_cast<int64_t>(steps.size()) * n_kv;
   row = 0;
   for (size_t i = 0; i < steps.size(); ++i) {
     CW_RETURN_IF_ERROR(ops.Run(CwAttentionArgs{
-        s.q.as<float>() + row * hp.n_head * dk, pos + row, steps[i].n_rows, hp.n_head, n_kv, dk,
-        dv, hp.attn_scale, window, s.kv.as<CwAttentionKv>() + i * static_cast<size_t>(n_kv),
+        s.q.as<float>() + row * hp.n_head * dk, pos + row, steps[i].n_rows, hp.n_head, n_kv, dk, dv,
+        hp.attn_scale, window, layer_records + i * static_cast<size_t>(n_kv),
         s.attn.as<float>() + row * hp.n_head * dv}));
     row += steps[i].n_rows;
   }
@@ -171,9 +185,9 @@ absl::Status DeviceForwardStep(Ops& ops, const HParams& hp, const DeviceWeights&
     if (st.embeddings.empty()) {
       int32_t* ids = s.tokens.as<int32_t>() + row;
       CW_RETURN_IF_ERROR(ops.CopyIn(ids, st.tokens.data(), f(st.n_rows)));
-      CW_RETURN_IF_ERROR(ops.Run(CwEmbeddingArgs{w.token_embd.type, w.token_embd.data,
-                                                 w.token_embd.n_out, w.token_embd.n_in, ids,
-                                                 st.n_rows, scale, x}));
+      CW_RETURN_IF_ERROR(
+          ops.Run(CwEmbeddingArgs{w.token_embd.type, w.token_embd.data, w.token_embd.n_out,
+                                  w.token_embd.n_in, ids, st.n_rows, scale, x}));
     } else {  // given rows stand where embeddings would, and get the same scale
       CW_RETURN_IF_ERROR(ops.CopyIn(x, st.embeddings.data(), f(st.n_rows * d)));
       CW_RETURN_IF_ERROR(ops.Run(CwScaleArgs{x, scale, st.n_rows * d}));
@@ -181,6 +195,7 @@ absl::Status DeviceForwardStep(Ops& ops, const HParams& hp, const DeviceWeights&
     row += st.n_rows;
   }
   CW_RETURN_IF_ERROR(UploadPositions(ops, hp, s, steps, n));
+  CW_RETURN_IF_ERROR(UploadRecords(ops, hp, s, steps));
   // ---- layers ----------------------------------------------------------------------------
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     CW_RETURN_IF_ERROR(Layer(ops, hp, w, s, steps, il, n));
@@ -191,8 +206,8 @@ absl::Status DeviceForwardStep(Ops& ops, const HParams& hp, const DeviceWeights&
   for (const DeviceStep& st : steps) {
     const int64_t count = st.all_logits ? st.n_rows : 1;
     const float* first = s.x.as<float>() + (row + st.n_rows - count) * d;
-    CW_RETURN_IF_ERROR(Norm(ops, first, w.output_norm, s.out_x.as<float>() + out * d, count, d,
-                            hp.rms_eps));
+    CW_RETURN_IF_ERROR(
+        Norm(ops, first, w.output_norm, s.out_x.as<float>() + out * d, count, d, hp.rms_eps));
     row += st.n_rows;
     out += count;
   }
@@ -202,8 +217,7 @@ absl::Status DeviceForwardStep(Ops& ops, const HParams& hp, const DeviceWeights&
     const int64_t count = st.all_logits ? st.n_rows : 1;
     const size_t at = st.all_logits ? st.logits->size() : 0;  // a run's steps follow each other
     st.logits->resize(at + static_cast<size_t>(count * hp.n_vocab));
-    CW_RETURN_IF_ERROR(ops.CopyOut(st.logits->data() + at,
-                                   s.logits.as<float>() + out * hp.n_vocab,
+    CW_RETURN_IF_ERROR(ops.CopyOut(st.logits->data() + at, s.logits.as<float>() + out * hp.n_vocab,
                                    f(count * hp.n_vocab)));
     out += count;
   }

@@ -35,7 +35,7 @@ struct DeviceScratch {
   backend::Buffer gate, up;            // (rows, n_ff)
   backend::Buffer out_x;               // (out_rows, n_embd)
   backend::Buffer logits;              // (out_rows, n_vocab)
-  backend::Buffer kv;                  // (n_segments, n_head_kv) CwAttentionKv records
+  backend::Buffer kv;                  // (n_layer, n_segments, n_head_kv) CwAttentionKv records
   std::vector<int32_t> host_pos;       // staging for pos / pos_local
   std::vector<CwAttentionKv> host_kv;  // staging for kv
 };
