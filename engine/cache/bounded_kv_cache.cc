@@ -17,24 +17,15 @@
 namespace cachewire::cache {
 namespace {
 
-// Most pins a session may import (Pin's bound), which a ring also makes room for.
-int64_t MaxPins(const CachePolicy& policy) {
-  return std::max<int64_t>(0, policy.budget - policy.n_sink - policy.window);
-}
-
-// A ring's own entries: its window - 1 and one step.
-int64_t RingOwnCap(int64_t window, const CachePolicy& policy) {
-  return window > 0 ? window - 1 + policy.slack : 0;
-}
-
 // A ring's storage: its own entries and room for pins.
 int64_t RingCapFor(const CacheLayerSpec& spec, const CachePolicy& policy) {
-  return spec.sliding_window > 0 ? RingOwnCap(spec.sliding_window, policy) + MaxPins(policy) : 0;
+  return spec.sliding_window > 0 ? policy.ring_entries(spec.sliding_window) + policy.max_pinned()
+                                 : 0;
 }
 
 int64_t RingCapMax(const std::vector<KvRows>& layers, const CachePolicy& policy) {
   int64_t m = 0;
-  for (const KvRows& l : layers) m = std::max(m, RingOwnCap(l.window, policy));
+  for (const KvRows& l : layers) m = std::max(m, policy.ring_entries(l.window));
   return m;
 }
 
@@ -113,7 +104,7 @@ class BoundedKvCache final : public KvCache {
     for (size_t il = 0; il < layers_.size(); ++il) {
       KvRows& l = layers_[il];
       if (l.ring()) {
-        if (l.n - l.pins + n_tokens <= RingOwnCap(l.window, policy_)) continue;
+        if (l.n - l.pins + n_tokens <= policy_.ring_entries(l.window)) continue;
         l.DropOldest(l.n - l.pins - (l.window - 1));
       } else if (l.n + n_tokens > l.cap) {
         CW_RETURN_IF_ERROR(
@@ -170,20 +161,7 @@ class BoundedKvCache final : public KvCache {
   // ---- pins -------------------------------------------------------------------------------
   absl::Status Pin(int64_t n_pinned, std::span<const PinnedKv> pins) override {
     if (step_.open()) return absl::InvalidArgumentError("kv cache: Pin while a step is open");
-    const int64_t most = policy_.budget - policy_.n_sink - policy_.window;
-    if (n_pinned < 0 || n_pinned > most) {
-      return absl::InvalidArgumentError(
-          gguf::Cat("n_pinned: ", n_pinned, " outside [0, budget - n_sink - window = ", most, "]"));
-    }
-    if (static_cast<int64_t>(pins.size()) != shape_.n_layer) {
-      return absl::InvalidArgumentError(
-          gguf::Cat("layers: ", pins.size(), " given for ", shape_.n_layer, " layers"));
-    }
-    for (size_t il = 0; il < pins.size() && n_pinned > 0; ++il) {
-      if (pins[il].k == nullptr || pins[il].v == nullptr) {
-        return absl::InvalidArgumentError(gguf::Cat("layers[", il, "]: null k or v"));
-      }
-    }
+    CW_RETURN_IF_ERROR(CheckPin(policy_, shape_.n_layer, n_pinned, pins));
     // Checked: from here nothing fails (only internal RoPE-table errors could).
     bool evicted = false;
     int64_t new_begin = 0;
@@ -306,7 +284,7 @@ absl::StatusOr<std::unique_ptr<KvCache>> NewBoundedKvCache(const BoundedKvCacheP
   }
   int64_t ring_cap_max = 0;
   for (const CacheLayerSpec& l : p.layers) {
-    ring_cap_max = std::max(ring_cap_max, RingOwnCap(l.sliding_window, p.policy));
+    ring_cap_max = std::max(ring_cap_max, p.policy.ring_entries(l.sliding_window));
   }
   if (p.ring_rebase_at > (int64_t{1} << 30) ||
       p.ring_rebase_at < 2 * (ring_cap_max + p.policy.slack)) {

@@ -10,6 +10,7 @@
 // the model itself limits to a sliding window keep a ring of that window instead (no policy).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -34,6 +35,14 @@ struct CachePolicy {
 
   // Most entries one (layer, kv-head) may hold: budget + slack (bounded only).
   int64_t max_entries() const { return budget + slack; }
+  // Most entries a Pin may import: budget - n_sink - window (the room besides the protected
+  // sinks and window); a ring makes room for them too.
+  int64_t max_pinned() const { return std::max<int64_t>(0, budget - n_sink - window); }
+  // A sliding-window layer's ring: its own entries, window - 1 and one step (0 for a layer
+  // without a window).
+  int64_t ring_entries(int64_t layer_window) const {
+    return layer_window > 0 ? layer_window - 1 + slack : 0;
+  }
 
   static CachePolicy Unbounded() { return CachePolicy{}; }
   // "unbounded" or "bounded budget=... slack=... n_sink=... window=... l2=on skip=2" (for logs).

@@ -180,6 +180,26 @@ class FullKvCache final : public KvCache {
 
 }  // namespace
 
+absl::Status CheckPin(const CachePolicy& policy, int64_t n_layer, int64_t n_pinned,
+                      std::span<const PinnedKv> pins) {
+  const int64_t most = policy.max_pinned();
+  if (n_pinned < 0 || n_pinned > most) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("n_pinned: ", n_pinned, " outside [0, budget - n_sink - window = ", most,
+                     "]"));
+  }
+  if (static_cast<int64_t>(pins.size()) != n_layer) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("layers: ", pins.size(), " given for ", n_layer, " layers"));
+  }
+  for (size_t il = 0; il < pins.size() && n_pinned > 0; ++il) {
+    if (pins[il].k == nullptr || pins[il].v == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("layers[", il, "]: null k or v"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckOverwrite(const KvCache& cache, bool step_open,
                             std::span<const EntryOverwrite> entries) {
   if (step_open) return absl::InvalidArgumentError("kv cache: overwrite during an open step");

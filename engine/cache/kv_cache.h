@@ -28,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/cache/cache_policy.h"
 #include "engine/cache/cache_pool.h"
 #include "engine/cache/cache_stats.h"
 
@@ -136,6 +137,11 @@ class KvCache {
 // Overwrite's checks, shared by the cache kinds: every item against the committed entries.
 absl::Status CheckOverwrite(const KvCache& cache, bool step_open,
                             std::span<const EntryOverwrite> entries);
+
+// Pin's argument checks, shared by the bounded caches (CPU and device): n_pinned within
+// [0, policy.max_pinned()], one PinnedKv per layer, no null buffers when n_pinned > 0.
+absl::Status CheckPin(const CachePolicy& policy, int64_t n_layer, int64_t n_pinned,
+                      std::span<const PinnedKv> pins);
 
 // Every entry kept, up to shape.n_ctx tokens; storage grows geometrically as tokens arrive (so
 // a session with a large n_ctx costs only what it uses). With a pool, the bytes of n_ctx

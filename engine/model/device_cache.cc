@@ -21,20 +21,17 @@ int64_t LayerWindow(const HParams& hp, const DeviceCacheParams& p, int64_t il) {
   return p.policy.bounded && hp.IsLocalLayer(il) ? hp.sliding_window : 0;
 }
 
-// Most pins a session may import (BoundedKvCache::Pin's bound), which a ring makes room for.
-int64_t MaxPins(const cache::CachePolicy& p) {
-  return p.bounded ? std::max<int64_t>(0, p.budget - p.n_sink - p.window) : 0;
-}
-
 // Rows of Pin's staging buffers (one at least: a buffer is never empty).
-int64_t PinRows(const cache::CachePolicy& p) { return std::max<int64_t>(1, MaxPins(p)); }
+int64_t PinRows(const cache::CachePolicy& p) {
+  return std::max<int64_t>(1, p.bounded ? p.max_pinned() : 0);
+}
 
 // Entries per kv head: a ring's window - 1, one step and the most pins; a policy layer's
 // budget + slack (pins count against the budget); a full cache's n_ctx.
 int64_t LayerCap(const HParams& hp, const DeviceCacheParams& p, int64_t il) {
   if (!p.policy.bounded) return p.n_ctx;
   const int64_t w = LayerWindow(hp, p, il);
-  return w > 0 ? w - 1 + p.policy.slack + MaxPins(p.policy) : p.policy.max_entries();
+  return w > 0 ? p.policy.ring_entries(w) + p.policy.max_pinned() : p.policy.max_entries();
 }
 
 int64_t MaxCap(const HParams& hp, const DeviceCacheParams& p) {
@@ -133,7 +130,7 @@ cache::CacheStats DeviceCache::Stats() const {
 
 int64_t DeviceCache::RingCapMax() const {
   int64_t m = 0;
-  for (const Layer& l : layers_) m = std::max(m, l.window > 0 ? RingOwnCap(l) : 0);
+  for (const Layer& l : layers_) m = std::max(m, policy_.ring_entries(l.window));
   return m;
 }
 
@@ -148,7 +145,7 @@ absl::Status DeviceCache::BeginStep(int64_t n) {
     for (size_t il = 0; il < layers_.size(); ++il) {
       Layer& l = layers_[il];
       if (l.window > 0) {
-        if (l.n - l.pins + n > RingOwnCap(l)) {
+        if (l.n - l.pins + n > policy_.ring_entries(l.window)) {
           CW_RETURN_IF_ERROR(DropOldest(l, l.n - l.pins - (l.window - 1)));
         }
       } else if (l.n + n > l.cap) {

@@ -136,7 +136,6 @@ class DeviceCache {
   absl::Status SetRingPins(int64_t il, int64_t count, int32_t pos);
   absl::Status RemoveEntries(int64_t il, int64_t at, int64_t count);
   absl::Status InsertPins(int64_t il, int64_t at, int64_t count);
-  int64_t RingOwnCap(const Layer& l) const { return l.window - 1 + policy_.slack; }
   int64_t RingCapMax() const;  // the largest ring's own entries (pins not counted)
 
   backend::Ops* ops_;

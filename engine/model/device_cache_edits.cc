@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "engine/common/status_macros.h"
-#include "engine/gguf/str_cat.h"
 #include "engine/model/device_cache.h"
 #include "engine/model/device_snapshot.h"
 
@@ -67,20 +66,7 @@ absl::Status DeviceCache::Pin(int64_t n_pinned, std::span<const cache::PinnedKv>
         "kv cache: pinned entries need a bounded cache policy (the full cache has none)");
   }
   if (step_open()) return absl::InvalidArgumentError("kv cache: Pin while a step is open");
-  const int64_t most = policy_.budget - policy_.n_sink - policy_.window;
-  if (n_pinned < 0 || n_pinned > most) {
-    return absl::InvalidArgumentError(
-        gguf::Cat("n_pinned: ", n_pinned, " outside [0, budget - n_sink - window = ", most, "]"));
-  }
-  if (static_cast<int64_t>(pins.size()) != hp_.n_layer) {
-    return absl::InvalidArgumentError(
-        gguf::Cat("layers: ", pins.size(), " given for ", hp_.n_layer, " layers"));
-  }
-  for (size_t il = 0; il < pins.size() && n_pinned > 0; ++il) {
-    if (pins[il].k == nullptr || pins[il].v == nullptr) {
-      return absl::InvalidArgumentError(gguf::Cat("layers[", il, "]: null k or v"));
-    }
-  }
+  CW_RETURN_IF_ERROR(cache::CheckPin(policy_, hp_.n_layer, n_pinned, pins));
   // Checked: from here only backend errors could fail.
   const int64_t n_kv = hp_.n_head_kv;
   bool evicted = false;
