@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <mutex>
 
 #include "engine/cache/cache_pool.h"
@@ -16,6 +15,7 @@
 #include "engine/model/device_forward.h"
 #include "engine/model/device_snapshot.h"
 #include "engine/model/forward.h"
+#include "engine/model/model_file.h"
 #include "engine/model/request_checks.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -78,17 +78,7 @@ class DeviceModel final : public Model {
   std::string backend() const override { return ops_->name(); }
 
   absl::StatusOr<std::unique_ptr<Session>> NewSession(const SessionParams& params) override {
-    const int64_t n_ctx = params.n_ctx == 0 ? hp_.n_ctx_train : params.n_ctx;
-    if (n_ctx <= 0 || n_ctx > std::numeric_limits<int32_t>::max()) {
-      return absl::InvalidArgumentError(
-          gguf::Cat("n_ctx: must be in [1, 2^31) after defaults, got ", n_ctx));
-    }
-    CW_RETURN_IF_ERROR(params.cache.Validate());
-    if (params.cache.bounded && params.cache.max_entries() > n_ctx) {
-      return absl::InvalidArgumentError(
-          gguf::Cat("cache policy: budget + slack = ", params.cache.max_entries(),
-                    " positions exceed n_ctx ", n_ctx));
-    }
+    CW_ASSIGN_OR_RETURN(const int64_t n_ctx, CheckSessionParams(hp_, params));
     const DeviceCacheParams cp{.n_ctx = n_ctx, .policy = params.cache, .rope = w_.rope};
     cache::CacheReservation reservation;
     if (params.pool != nullptr) {
@@ -107,12 +97,8 @@ class DeviceModel final : public Model {
     for (ForwardRequest& r : requests) r.logits->clear();
     done_.assign(requests.size(), 0);
     // Usually one step; a bounded cache takes at most its slack per step.
-    for (;;) {
-      bool left = false;
-      for (size_t i = 0; i < requests.size(); ++i) left = left || done_[i] < Rows(requests[i]);
-      if (!left) return absl::OkStatus();
-      CW_RETURN_IF_ERROR(RunStep(requests));
-    }
+    while (RowsLeft(requests, done_, hp_.n_embd)) CW_RETURN_IF_ERROR(RunStep(requests));
+    return absl::OkStatus();
   }
 
  private:
@@ -206,21 +192,15 @@ absl::Status DeviceModel::RunStep(std::span<ForwardRequest> requests) {
 absl::StatusOr<std::unique_ptr<Model>> LoadDeviceModel(const std::string& path,
                                                        std::unique_ptr<backend::Ops> ops) {
   if (ops == nullptr) return absl::InvalidArgumentError("ops: null backend");
-  CW_ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> file, gguf::File::Open(path));
-  CW_ASSIGN_OR_RETURN(HParams hp, LoadHParams(*file));
-  CW_ASSIGN_OR_RETURN(Weights host_w, LoadWeights(*file, hp));
-  absl::StatusOr<std::unique_ptr<tokenizer::Tokenizer>> tok = tokenizer::Tokenizer::FromGguf(*file);
-  if (!tok.ok()) {
-    return absl::Status(tok.status().code(),
-                        gguf::Cat(path, ": tokenizer: ", tok.status().message()));
-  }
-  absl::StatusOr<DeviceWeights> w = UploadWeights(host_w, hp, *ops);
+  CW_ASSIGN_OR_RETURN(ModelFile m, OpenModelFile(path));
+  absl::StatusOr<DeviceWeights> w = UploadWeights(m.weights, m.hp, *ops);
   if (!w.ok()) {
     return absl::Status(w.status().code(), gguf::Cat(path, ": uploading weights to ", ops->name(),
                                                      ": ", w.status().message()));
   }
-  return std::unique_ptr<Model>(new DeviceModel(std::move(file), hp, std::move(*tok),
-                                                std::move(host_w), std::move(ops), std::move(*w)));
+  return std::unique_ptr<Model>(new DeviceModel(std::move(m.file), m.hp, std::move(m.tokenizer),
+                                                std::move(m.weights), std::move(ops),
+                                                std::move(*w)));
 }
 
 }  // namespace cachewire::model

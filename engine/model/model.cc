@@ -17,6 +17,7 @@
 #include "engine/backend/cuda_ops.h"
 #include "engine/model/device_model.h"
 #include "engine/model/forward.h"
+#include "engine/model/model_file.h"
 #include "engine/model/request_checks.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -66,26 +67,16 @@ class CpuModel final : public Model {
   kernels::RopeParams LayerRope(int64_t il) const override { return LayerRopeParams(hp_, w_, il); }
 
   absl::StatusOr<std::unique_ptr<Session>> NewSession(const SessionParams& params) override {
-    const int64_t n_ctx = params.n_ctx == 0 ? hp_.n_ctx_train : params.n_ctx;
-    if (n_ctx <= 0 || n_ctx > std::numeric_limits<int32_t>::max()) {
-      return absl::InvalidArgumentError(
-          gguf::Cat("n_ctx: must be in [1, 2^31) after defaults, got ", n_ctx));
-    }
+    CW_ASSIGN_OR_RETURN(const int64_t n_ctx, CheckSessionParams(hp_, params));
     const cache::KvCacheShape shape{.n_layer = hp_.n_layer,
                                     .n_head_kv = hp_.n_head_kv,
                                     .head_dim_k = hp_.head_dim_k,
                                     .head_dim_v = hp_.head_dim_v,
                                     .n_ctx = n_ctx};
-    CW_RETURN_IF_ERROR(params.cache.Validate());
     if (!params.cache.bounded) {
       CW_ASSIGN_OR_RETURN(std::unique_ptr<cache::KvCache> kv,
                           cache::NewFullKvCache(shape, params.pool));
       return std::unique_ptr<Session>(new CpuSession(this, std::move(kv)));
-    }
-    if (params.cache.max_entries() > n_ctx) {
-      return absl::InvalidArgumentError(gguf::Cat(
-          "cache policy: budget + slack = ", params.cache.max_entries(),
-          " positions exceed n_ctx ", n_ctx));
     }
     cache::BoundedKvCacheParams bp{.shape = shape, .policy = params.cache, .pool = params.pool};
     for (int64_t il = 0; il < hp_.n_layer; ++il) {
@@ -133,14 +124,8 @@ absl::Status CpuModel::ForwardBatch(std::span<ForwardRequest> requests) {
   for (ForwardRequest& r : requests) r.logits->clear();
   done_.assign(requests.size(), 0);
   // Usually one step; a bounded cache takes at most its slack per step.
-  for (;;) {
-    bool left = false;
-    for (size_t i = 0; i < requests.size(); ++i) {
-      left = left || done_[i] < Rows(requests[i]);
-    }
-    if (!left) return absl::OkStatus();
-    CW_RETURN_IF_ERROR(RunStep(requests, done_));
-  }
+  while (RowsLeft(requests, done_, hp_.n_embd)) CW_RETURN_IF_ERROR(RunStep(requests, done_));
+  return absl::OkStatus();
 }
 
 absl::Status CpuModel::RunStep(std::span<ForwardRequest> requests, std::vector<int64_t>& done) {
@@ -227,16 +212,9 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
       return absl::Status(ops.status().code(), gguf::Cat("device cuda: ", ops.status().message()));
     }
   }
-  CW_ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> file, gguf::File::Open(path));
-  CW_ASSIGN_OR_RETURN(HParams hp, LoadHParams(*file));
-  CW_ASSIGN_OR_RETURN(Weights weights, LoadWeights(*file, hp));
-  absl::StatusOr<std::unique_ptr<tokenizer::Tokenizer>> tok = tokenizer::Tokenizer::FromGguf(*file);
-  if (!tok.ok()) {
-    return absl::Status(tok.status().code(),
-                        gguf::Cat(path, ": tokenizer: ", tok.status().message()));
-  }
-  return std::unique_ptr<Model>(new CpuModel(std::move(file), hp, std::move(*tok),
-                                             std::move(weights), params.n_threads));
+  CW_ASSIGN_OR_RETURN(ModelFile m, OpenModelFile(path));
+  return std::unique_ptr<Model>(new CpuModel(std::move(m.file), m.hp, std::move(m.tokenizer),
+                                             std::move(m.weights), params.n_threads));
 }
 
 }  // namespace cachewire::model

@@ -2,11 +2,35 @@
 #include "engine/model/request_checks.h"
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "engine/gguf/str_cat.h"
 
 namespace cachewire::model {
+
+absl::StatusOr<int64_t> CheckSessionParams(const HParams& hp, const SessionParams& params) {
+  const int64_t n_ctx = params.n_ctx == 0 ? hp.n_ctx_train : params.n_ctx;
+  if (n_ctx <= 0 || n_ctx > std::numeric_limits<int32_t>::max()) {
+    return absl::InvalidArgumentError(
+        gguf::Cat("n_ctx: must be in [1, 2^31) after defaults, got ", n_ctx));
+  }
+  if (absl::Status s = params.cache.Validate(); !s.ok()) return s;
+  if (params.cache.bounded && params.cache.max_entries() > n_ctx) {
+    return absl::InvalidArgumentError(gguf::Cat("cache policy: budget + slack = ",
+                                                params.cache.max_entries(),
+                                                " positions exceed n_ctx ", n_ctx));
+  }
+  return n_ctx;
+}
+
+bool RowsLeft(std::span<const ForwardRequest> requests, std::span<const int64_t> done,
+              int64_t n_embd) {
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (done[i] < RequestRows(requests[i], n_embd)) return true;
+  }
+  return false;
+}
 
 int64_t RequestRows(const ForwardRequest& r, int64_t n_embd) {
   return r.embeddings.empty() ? static_cast<int64_t>(r.tokens.size())
