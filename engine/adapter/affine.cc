@@ -1,19 +1,14 @@
 #include "engine/adapter/affine.h"
 
-#include <optional>
-
 #include "engine/adapter/adapter_tensors.h"
 #include "engine/common/status_macros.h"
-#include "engine/gguf/tensor_type.h"
-#include "kernels/matmul.h"
+#include "kernels/gemm_f32.h"
 
 namespace cachewire::adapter {
 
 absl::Status ApplyAffine(const Affine& a, const float* x, int64_t n_rows, float* y,
                          int64_t bias_row) {
-  kernels::MatmulArgs args{.w_type = gguf::TensorType::kF32, .w = a.w.data(), .n_out = a.n_out,
-                           .n_in = a.n_in, .x = x, .n_tokens = n_rows, .y = y, .isa = std::nullopt};
-  CW_RETURN_IF_ERROR(kernels::Matmul(args, nullptr));
+  CW_RETURN_IF_ERROR(kernels::LinearF32(a.w.data(), a.n_out, a.n_in, x, n_rows, y));
   if (!a.b.empty()) {
     const float* b = a.b.data() + bias_row * a.n_out;
     for (int64_t t = 0; t < n_rows; ++t) {

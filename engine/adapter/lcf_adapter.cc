@@ -12,7 +12,7 @@
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/str_cat.h"
 #include "engine/model/model.h"
-#include "kernels/matmul.h"
+#include "kernels/gemm_f32.h"
 #include "kernels/rope.h"
 #include "kernels/softmax.h"
 
@@ -34,14 +34,6 @@ void RmsNormRows(float* x, const float* w, int64_t n_rows, int64_t n) {
 float GeluTanh(float x) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
   return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
-}
-
-// y (n_rows, n_out) = x (n_rows, n_in) W^T with W given row-major (n_out, n_in).
-absl::Status Product(const float* w, int64_t n_out, int64_t n_in, const float* x, int64_t n_rows,
-                     float* y) {
-  kernels::MatmulArgs args{.w_type = gguf::TensorType::kF32, .w = w, .n_out = n_out, .n_in = n_in,
-                           .x = x, .n_tokens = n_rows, .y = y, .isa = std::nullopt};
-  return kernels::Matmul(args, nullptr);
 }
 
 // The cache shape the adapter's tensors were sized for must be the model's, whatever the
@@ -70,9 +62,18 @@ struct LcfAdapter::Impl {
   LcfWeights w;
   int64_t n_params = 0;
 
-  // Items (entries of every (layer, kv-head)) projected to width r, then RMS-normed.
-  absl::StatusOr<std::vector<float>> Items(const model::Model& m, const cache::KvCache& c) const;
-  absl::StatusOr<std::vector<float>> Pool(std::vector<float> items) const;
+  // Buffers of one Encode, kept per thread across calls: sized by the sharer's cache (a scores
+  // matrix of H * M * items floats is about 1 MB at 2k items), fresh ones each call cost more
+  // in page faults and zeroing than the products themselves.
+  struct Scratch {
+    std::vector<float> items, keys, values, kv, scores, au, pooled;
+    std::vector<int64_t> rows;
+    kernels::RopeTable table;
+  };
+  // Items (entries of every (layer, kv-head)) projected to width r, then RMS-normed, into
+  // scratch.items.
+  absl::Status Items(const model::Model& m, const cache::KvCache& c, Scratch& scratch) const;
+  absl::StatusOr<std::vector<float>> Pool(Scratch& scratch) const;
   void PrepareQueryKeys();
   std::vector<float> query_keys;  // (H, M, r): head h's queries times its key projection
 };
@@ -132,13 +133,13 @@ absl::Status LcfAdapter::CheckReceiver(const ModelIdentity& model) const {
 
 // ---- encoder ------------------------------------------------------------------------------
 
-absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Items(const model::Model& m,
-                                                           const cache::KvCache& c) const {
+absl::Status LcfAdapter::Impl::Items(const model::Model& m, const cache::KvCache& c,
+                                     Scratch& scratch) const {
   const model::HParams& hp = m.hparams();
   const int64_t dk = hp.head_dim_k, dv = hp.head_dim_v, R = w.slot_dim;
-  std::vector<float> items, x, keys;
-  std::vector<int64_t> rows;
-  kernels::RopeTable table;
+  std::vector<float>& items = scratch.items;
+  std::vector<int64_t>& rows = scratch.rows;
+  items.clear();
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const int64_t window = SlidingWindow(hp, il);
     const int32_t next = c.NextPosition(il);
@@ -152,14 +153,15 @@ absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Items(const model::Model& m
       }
       const int64_t n = static_cast<int64_t>(rows.size());
       if (n == 0) continue;
-      keys.clear();
-      x.clear();
-      CW_RETURN_IF_ERROR(
-          AppendUnrotatedRows(view, rows, m.LayerRope(il), dk, dv, &keys, &x, &table));
-      std::vector<float> kv(static_cast<size_t>(n * (dk + dv)));  // rows [k; v]
+      scratch.keys.clear();
+      scratch.values.clear();
+      CW_RETURN_IF_ERROR(AppendUnrotatedRows(view, rows, m.LayerRope(il), dk, dv, &scratch.keys,
+                                             &scratch.values, &scratch.table));
+      std::vector<float>& kv = scratch.kv;  // rows [k; v]
+      kv.resize(static_cast<size_t>(n * (dk + dv)));
       for (int64_t e = 0; e < n; ++e) {
-        std::copy_n(keys.data() + e * dk, dk, kv.data() + e * (dk + dv));
-        std::copy_n(x.data() + e * dv, dv, kv.data() + e * (dk + dv) + dk);
+        std::copy_n(scratch.keys.data() + e * dk, dk, kv.data() + e * (dk + dv));
+        std::copy_n(scratch.values.data() + e * dv, dv, kv.data() + e * (dk + dv) + dk);
       }
       const size_t at = items.size();
       items.resize(at + static_cast<size_t>(n * R));
@@ -171,36 +173,38 @@ absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Items(const model::Model& m
     return absl::FailedPreconditionError("session_id: the session's cache holds no entries to export");
   }
   RmsNormRows(items.data(), w.enc_norm.data(), static_cast<int64_t>(items.size()) / R, R);
-  return items;
+  return absl::OkStatus();
 }
 
 // Attention pooling, re-associated so that nothing is projected per item: with the queries
 // fixed, head h's scores Q_h (u W_k,h^T)^T are (Q_h W_k,h) u^T, and its output A_h (u W_v,h^T)
 // is (A_h u) W_v,h^T. Q_h W_k,h is computed once at load (query_keys); per call that leaves two
-// M x I x r products per head instead of projecting every item twice (I x r x r): about half the
+// (H M) x I x r products instead of projecting every item twice (I x r x r): about half the
 // work at the agents' sizes, and the same function (tests bound the rounding).
-absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Pool(std::vector<float> u) const {
-  const int64_t R = w.slot_dim, M = w.n_slots, H = w.pool_heads, dh = R / H;
-  const int64_t I = static_cast<int64_t>(u.size()) / R;
-  std::vector<float> ut(u.size());  // u^T: (R, I)
-  for (int64_t i = 0; i < I; ++i) {
-    for (int64_t r = 0; r < R; ++r) ut[r * I + i] = u[i * R + r];
-  }
-  // Every head's M query rows in one product each way (H * M rows: fewer, fuller kernel calls).
-  std::vector<float> scores(static_cast<size_t>(H * M * I)), au(static_cast<size_t>(H * M * R));
-  std::vector<float> sh(static_cast<size_t>(M * dh)), pooled(static_cast<size_t>(M * R));
-  CW_RETURN_IF_ERROR(Product(u.data(), I, R, query_keys.data(), H * M, scores.data()));
-  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-  for (float& s : scores) s *= scale;
-  kernels::SoftmaxRows(scores.data(), H * M, I);
-  CW_RETURN_IF_ERROR(Product(ut.data(), R, I, scores.data(), H * M, au.data()));
+absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Pool(Scratch& s) const {
+  const int64_t R = w.slot_dim, M = w.n_slots, H = w.pool_heads, dh = R / H, HM = H * M;
+  const int64_t I = static_cast<int64_t>(s.items.size()) / R;
+  const float* u = s.items.data();  // (I, R)
+  s.scores.resize(static_cast<size_t>(HM * I));
+  s.au.resize(static_cast<size_t>(HM * R));
+  s.pooled.resize(static_cast<size_t>(M * R));
+  // scores (HM, I) = query_keys (HM, R) u^T / sqrt(dh)
+  CW_RETURN_IF_ERROR(kernels::GemmF32({.m = HM, .n = I, .k = R, .a = query_keys.data(), .lda = R,
+                                       .b = u, .ldb = R, .trans_b = true, .c = s.scores.data(),
+                                       .ldc = I, .alpha = 1.0f / std::sqrt(float(dh))}));
+  kernels::SoftmaxRows(s.scores.data(), HM, I);
+  // au (HM, R) = scores u
+  CW_RETURN_IF_ERROR(kernels::GemmF32({.m = HM, .n = R, .k = I, .a = s.scores.data(), .lda = I,
+                                       .b = u, .ldb = R, .c = s.au.data(), .ldc = R}));
+  // Head h's outputs (M, dh) = au_h W_v,h^T, written into its columns of pooled (M, R).
   for (int64_t hh = 0; hh < H; ++hh) {
-    CW_RETURN_IF_ERROR(Product(w.pool_v.w.data() + hh * dh * R, dh, R, au.data() + hh * M * R, M,
-                               sh.data()));
-    for (int64_t m = 0; m < M; ++m) std::copy_n(sh.data() + m * dh, dh, pooled.data() + m * R + hh * dh);
+    CW_RETURN_IF_ERROR(kernels::GemmF32(
+        {.m = M, .n = dh, .k = R, .a = s.au.data() + hh * M * R, .lda = R,
+         .b = w.pool_v.w.data() + hh * dh * R, .ldb = R, .trans_b = true,
+         .c = s.pooled.data() + hh * dh, .ldc = R}));
   }
   std::vector<float> slots(static_cast<size_t>(M * R));
-  CW_RETURN_IF_ERROR(ApplyAffine(w.enc_out, pooled.data(), M, slots.data()));
+  CW_RETURN_IF_ERROR(ApplyAffine(w.enc_out, s.pooled.data(), M, slots.data()));
   return slots;
 }
 
@@ -224,8 +228,9 @@ absl::StatusOr<std::vector<float>> LcfAdapter::Encode(const model::Model& sharer
   CW_RETURN_IF_ERROR(CheckShape(impl_->sharer, sharer.hparams(), "sharer"));
   const cache::KvCache* cache = session.kv_cache();
   if (cache == nullptr) return absl::FailedPreconditionError("session_id: the session exposes no cache");
-  CW_ASSIGN_OR_RETURN(std::vector<float> items, impl_->Items(sharer, *cache));
-  return impl_->Pool(std::move(items));
+  thread_local Impl::Scratch scratch;
+  CW_RETURN_IF_ERROR(impl_->Items(sharer, *cache, scratch));
+  return impl_->Pool(scratch);
 }
 
 // ---- decoder ------------------------------------------------------------------------------

@@ -17,8 +17,8 @@
 // layer's ring), atomically.
 // tools/train/lcf_adapter.py is the same network in torch (golden files check the two agree).
 //
-// Const methods only: one loaded adapter serves concurrent sessions (each call allocates its
-// own scratch). Encode and Import must not overlap a forward of the same session.
+// Const methods only: one loaded adapter serves concurrent sessions (Encode keeps its scratch
+// per thread). Encode and Import must not overlap a forward of the same session.
 #pragma once
 
 #include <cstdint>

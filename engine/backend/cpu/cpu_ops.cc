@@ -16,6 +16,7 @@
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
+#include "kernels/gemm_f32.h"
 #include "kernels/key_norms.h"
 #include "kernels/matmul.h"
 #include "kernels/rms_norm.h"
@@ -246,24 +247,11 @@ class CpuOps final : public Ops {
   }
 
   absl::Status GemmF32(const CwGemmF32Args& a) {
-    if (a.m < 0 || a.n < 0 || a.k < 0) return Invalid("gemm_f32", "m, n or k < 0");
-    gemm_tmp_.assign(static_cast<size_t>(a.m * a.n), 0.0f);
-    if (a.k > 0) {  // c = a b^T is Matmul with b as F32 weight rows
-      const absl::Status s = kernels::Matmul({.w_type = gguf::TensorType::kF32,
-                                              .w = a.b,
-                                              .n_out = a.n,
-                                              .n_in = a.k,
-                                              .x = a.a,
-                                              .n_tokens = a.m,
-                                              .y = gemm_tmp_.data(),
-                                              .isa = {}},
-                                             &pool_, &matmul_scratch_);
-      if (!s.ok()) return Named("gemm_f32", s);
-    }
-    for (size_t i = 0; i < gemm_tmp_.size(); ++i) {  // beta 0 ignores c, as BLAS does
-      a.c[i] = a.beta == 0.0f ? a.alpha * gemm_tmp_[i] : a.alpha * gemm_tmp_[i] + a.beta * a.c[i];
-    }
-    return absl::OkStatus();
+    // c = alpha a b^T + beta c with b (n, k) row-major: cuBLAS's product on the device.
+    const absl::Status s = kernels::GemmF32({.m = a.m, .n = a.n, .k = a.k, .a = a.a, .lda = a.k,
+                                             .b = a.b, .ldb = a.k, .trans_b = true, .c = a.c,
+                                             .ldc = a.n, .alpha = a.alpha, .beta = a.beta});
+    return s.ok() ? s : Named("gemm_f32", s);
   }
 
   absl::Status Add(const CwAddArgs& a) {
@@ -283,7 +271,6 @@ class CpuOps final : public Ops {
   kernels::MatmulScratch matmul_scratch_;
   std::vector<kernels::AttentionKv> kv_;
   std::vector<int32_t> kept_, order_;
-  std::vector<float> gemm_tmp_;
 };
 
 }  // namespace
