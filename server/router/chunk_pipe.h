@@ -6,9 +6,10 @@
 // and nothing is applied, and when the import fails the export is cancelled. The router
 // caller's deadline and cancellation reach both streams (ChildContext).
 //
-// Latency split: export = time blocked reading the sharer's stream (its queue, the encoder,
-// the network); transfer = the router's own work on each chunk and writing it to the receiver;
-// import = from the end of the writes to the receiver's answer (decoding or fusing).
+// Latency split: export = time blocked opening and reading the sharer's stream (its queue, the
+// encoder, the network); transfer = opening the receiver's stream, the router's own work on
+// each chunk and writing it there; import = from the end of the writes to the receiver's answer
+// (decoding or fusing).
 #pragma once
 
 #include <chrono>
@@ -42,10 +43,15 @@ grpc::Status PipeChunks(const HandoffEnd& from, const HandoffEnd& to,
   auto export_context = ChildContext(parent);
   auto import_context = ChildContext(parent);
 
+  // The receiver's stream opens first: opening the sharer's was measured to block about as
+  // long as the sharer's encoder runs (2.5 ms of a 2.2 ms encode), so in this order the
+  // receiver sets its call up before that wait rather than after it.
   Clock::time_point mark = Clock::now();
-  std::unique_ptr<grpc::ClientReader<Chunk>> reader = open_export(export_context.get());
   std::unique_ptr<grpc::ClientWriter<Chunk>> writer = open_import(import_context.get(), answer);
   response->set_transfer_ms(ms_since(mark));
+  mark = Clock::now();
+  std::unique_ptr<grpc::ClientReader<Chunk>> reader = open_export(export_context.get());
+  response->set_export_ms(ms_since(mark));
   int64_t bytes = 0;
   bool import_broken = false;
   Chunk chunk;
