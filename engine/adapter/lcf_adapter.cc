@@ -65,11 +65,22 @@ struct LcfAdapter::Impl {
   // Buffers of one Encode, kept per thread across calls: sized by the sharer's cache (a scores
   // matrix of H * M * items floats is about 1 MB at 2k items), fresh ones each call cost more
   // in page faults and zeroing than the products themselves.
+  // Past kKeptScratchBytes (a large model's cache) they are released after the call, so that
+  // one big export does not hold the memory for the thread's lifetime.
   struct Scratch {
     std::vector<float> items, keys, values, kv, scores, au, pooled;
     std::vector<int64_t> rows;
     kernels::RopeTable table;
+
+    void ReleaseIfLarge() {
+      size_t bytes = rows.capacity() * sizeof(int64_t);
+      for (const auto* v : {&items, &keys, &values, &kv, &scores, &au, &pooled}) {
+        bytes += v->capacity() * sizeof(float);
+      }
+      if (bytes > kKeptScratchBytes) *this = Scratch();
+    }
   };
+  static constexpr size_t kKeptScratchBytes = size_t{32} << 20;
   // Items (entries of every (layer, kv-head)) projected to width r, then RMS-normed, into
   // scratch.items.
   absl::Status Items(const model::Model& m, const cache::KvCache& c, Scratch& scratch) const;
@@ -229,8 +240,11 @@ absl::StatusOr<std::vector<float>> LcfAdapter::Encode(const model::Model& sharer
   const cache::KvCache* cache = session.kv_cache();
   if (cache == nullptr) return absl::FailedPreconditionError("session_id: the session exposes no cache");
   thread_local Impl::Scratch scratch;
-  CW_RETURN_IF_ERROR(impl_->Items(sharer, *cache, scratch));
-  return impl_->Pool(scratch);
+  absl::Status items = impl_->Items(sharer, *cache, scratch);
+  absl::StatusOr<std::vector<float>> slots =
+      items.ok() ? impl_->Pool(scratch) : absl::StatusOr<std::vector<float>>(items);
+  scratch.ReleaseIfLarge();
+  return slots;
 }
 
 // ---- decoder ------------------------------------------------------------------------------

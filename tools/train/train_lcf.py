@@ -2,7 +2,14 @@
 (LCF.md): the loss is the receiver's cross-entropy on the answer, given the imported slots, its
 own different context and the question. Resumable: a checkpoint every few minutes.
 
-  train_lcf.py --sharer cw-llama --receiver cw-gemma3 [--minutes 40] [--out DIR]
+  train_lcf.py --sharer cw-llama --receiver cw-gemma3 [--minutes 40] [--out DIR] [--distill W]
+
+--distill W adds W times a context-distillation term: the KL divergence from the receiver reading
+the sharer's text itself (the teacher: "context in view") to the receiver with the pins, over
+every position of the question and the answer. The answer's cross-entropy alone is a few tokens
+of signal per episode, and nothing at all while the pins carry no answer; the teacher's
+distributions over the question's tokens (the names and kinds the records hold) and over the
+answer (its soft targets) ask the pins for what the text gives, from the first step.
 
 Episodes come from the suite's train split (facts, multi-fact, passkey), each with the episode's
 question and up to two more about other records, all answered from the same slots; receiver
@@ -83,13 +90,23 @@ class EpisodeStream:
             return self.buf.pop(i)[1]
 
 
-def make_batch(stream: EpisodeStream, n_episodes: int, rng: random.Random, questions: int):
+# The teacher reads the sharer's text in the receiver's own vocabulary within its positions.
+TEACHER_MAX_TOKENS = 440
+
+
+def make_batch(stream: EpisodeStream, n_episodes: int, rng: random.Random, questions: int,
+               teacher: bool = False):
+    """(sharer ids, receiver context ids, (question, answer) ids, owner[, teacher context ids])
+    per episode; questions name their episode by owner."""
     sh, rc = stream.sharer, stream.receiver
-    s_rows, ctx_rows, qa_rows, owner = [], [], [], []
+    s_rows, ctx_rows, qa_rows, owner, t_rows = [], [], [], [], []
     while len(s_rows) < n_episodes:
         e = stream.take()
         s_ids = handoff.context_ids(sh, e.sharer_context)
         c_ids = handoff.context_ids(rc, e.receiver_context)
+        t_ids = handoff.context_ids(rc, e.sharer_context) if teacher else []
+        if len(t_ids) > TEACHER_MAX_TOKENS:
+            continue
         qas = [(e.question, e.answer)]
         if questions > 1 and not e.family.endswith("passkey"):
             qas += episodes.extra_questions(e, rng, questions - 1)
@@ -101,14 +118,42 @@ def make_batch(stream: EpisodeStream, n_episodes: int, rng: random.Random, quest
             owner.append(len(s_rows))
         ctx_rows.append(c_ids)
         s_rows.append(s_ids)
-    return s_rows, ctx_rows, qa_rows, torch.tensor(owner)
+        t_rows.append(t_ids)
+    batch = (s_rows, ctx_rows, qa_rows, torch.tensor(owner))
+    return batch + (t_rows,) if teacher else batch
 
 
 def step_loss(adapter, sharer, receiver, batch):
-    s_rows, ctx_rows, qa_rows, owner = batch
+    s_rows, ctx_rows, qa_rows, owner = batch[:4]
     slots = handoff.sharer_slots(adapter, sharer, s_rows)[owner]
     pins = adapter.decode(slots)
     return handoff.receiver_answer(receiver, ctx_rows, qa_rows, pins, adapter.c.receiver_layers, owner)
+
+
+def distill_loss(adapter, sharer, receiver, batch):
+    """(answer cross-entropy, KL(teacher || pinned receiver) over the question and answer
+    positions, per-row exact match): the teacher is the receiver with the sharer's text as its
+    context (batch[4]), no pins."""
+    s_rows, ctx_rows, qa_rows, owner, t_rows = batch
+    slots = handoff.sharer_slots(adapter, sharer, s_rows)[owner]
+    pins = adapter.decode(slots)
+    rows = [q + a for q, a in qa_rows]
+    student = handoff.receiver_logits(receiver, ctx_rows, rows, pins, adapter.c.receiver_layers, owner)
+    with torch.no_grad():
+        teacher = handoff.receiver_logits(receiver, t_rows, rows, None, None, owner)
+    B, T, _ = student.shape
+    target = torch.full((B, T), -100, dtype=torch.long)
+    seen = torch.zeros(B, T, dtype=torch.bool)  # positions predicting a question or answer token
+    for b, (q, a) in enumerate(qa_rows):
+        target[b, len(q) - 1:len(q) + len(a) - 1] = torch.tensor(a)
+        seen[b, :len(q) + len(a) - 1] = True
+    ce = torch.nn.functional.cross_entropy(student.reshape(-1, student.shape[-1]), target.reshape(-1),
+                                           ignore_index=-100)
+    log_s, log_t = student.log_softmax(-1), teacher.log_softmax(-1)
+    kl = (log_t.exp() * (log_t - log_s)).sum(-1)
+    kl = (kl * seen).sum() / seen.sum().clamp(min=1)
+    hit = (student.argmax(-1) == target) | (target == -100)
+    return ce, kl, hit.all(dim=1)
 
 
 def main() -> int:
@@ -124,6 +169,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--records", default=None,
                     help="fixed sharer record range LO,HI for training and dev (no curriculum)")
+    ap.add_argument("--distill", type=float, default=0.0,
+                    help="weight of the context-distillation KL (see the module comment); 0: off")
     args = ap.parse_args()
     fixed = tuple(int(x) for x in args.records.split(",")) if args.records else None
     torch.set_num_threads(1)
@@ -155,10 +202,11 @@ def main() -> int:
     def save() -> None:
         torch.save({"adapter": adapter.state_dict(), "opt": opt.state_dict(), "step": step,
                     "seconds": time.time() - started, "config": cfg.to_dict(),
-                    "sharer": args.sharer, "receiver": args.receiver}, ck_path + ".tmp")
+                    "sharer": args.sharer, "receiver": args.receiver, "distill": args.distill},
+                   ck_path + ".tmp")
         os.replace(ck_path + ".tmp", ck_path)
 
-    ema = None
+    ema = kl_ema = None
     while time.time() - started < budget:
         progress = (time.time() - started) / budget
         stream.set_records(fixed or CURRICULUM[min(len(CURRICULUM) - 1, int(progress * len(CURRICULUM) / 0.75))])
@@ -166,8 +214,13 @@ def main() -> int:
         lr = args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - started) / budget))))
         for g in opt.param_groups:
             g["lr"] = lr
-        loss, hit = step_loss(adapter, sharer, receiver,
-                              make_batch(stream, args.episodes, rng, QUESTIONS_PER_EPISODE))
+        batch = make_batch(stream, args.episodes, rng, QUESTIONS_PER_EPISODE, teacher=args.distill > 0)
+        if args.distill > 0:
+            ce, kl, hit = distill_loss(adapter, sharer, receiver, batch)
+            loss = ce + args.distill * kl
+            kl_ema = kl.item() if kl_ema is None else 0.95 * kl_ema + 0.05 * kl.item()
+        else:
+            loss, hit = step_loss(adapter, sharer, receiver, batch)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(adapter.parameters(), 1.0)
@@ -180,6 +233,8 @@ def main() -> int:
             rec = {"step": step, "min": round((time.time() - started) / 60, 2), "loss": round(ema, 4),
                    "train_em": round(hit.float().mean().item(), 3),
                    "dev_em": round(acc.float().mean().item(), 3), "lr": lr}
+            if kl_ema is not None:
+                rec["kl"] = round(kl_ema, 4)
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()
