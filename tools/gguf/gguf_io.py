@@ -173,9 +173,15 @@ class GGUFReader:
             raise ValueError(f"unsupported version {self.version}")
         n_tensors, n_kv = self._scalar(UINT64), self._scalar(UINT64)
         self.metadata: dict[str, Any] = {}
+        # Each key's GGUF type and, for arrays, the element type: what a writer needs to copy
+        # the value as it was (typed(key)).
+        self.metadata_types: dict[str, tuple[int, int | None]] = {}
         for _ in range(n_kv):
             key = self._string()
-            self.metadata[key] = self._value(self._scalar(UINT32))
+            t = self._scalar(UINT32)
+            elem = struct.unpack("<I", bytes(self.buf[self.pos:self.pos + 4]))[0] if t == ARRAY else None
+            self.metadata[key] = self._value(t)
+            self.metadata_types[key] = (t, elem)
         self.alignment = int(self.metadata.get("general.alignment", DEFAULT_ALIGNMENT))
         infos = []
         for _ in range(n_tensors):
@@ -191,6 +197,11 @@ class GGUFReader:
             nbytes = n // block * bbytes
             start = data_start + off
             self.tensors[name] = ReadTensor(name, shape, tname, off, self.buf[start:start + nbytes])
+
+    def typed(self, key: str) -> "Typed":
+        """The value of `key` with its types, for GGUFWriter.metadata (a copy that keeps them)."""
+        t, elem = self.metadata_types[key]
+        return Typed(t, self.metadata[key], elem)
 
     def _take(self, n: int) -> memoryview:
         if self.pos + n > len(self.buf):

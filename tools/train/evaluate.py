@@ -48,7 +48,7 @@ def correct(m: models.LM, tok, context: str, question: str, answer: str, n_ctx: 
 
 def evaluate(agent: str, split: str, n: int) -> dict:
     spec = agents.AGENTS[agent]
-    tok = toks.load(spec.config.arch, agents.tokenizer_dir(agent))
+    tok = toks.from_gguf(spec.config.arch, os.path.join(agents.REPO, "models", f"{agent}.gguf"))
     m = load_model(agent)
     path = os.path.join(agents.REPO, "tools", "suite", "data", f"{split}.jsonl")
     eps = [e for e in episodes.load_episodes(path) if e.family in ("facts", "multi_fact")]

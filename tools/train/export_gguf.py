@@ -2,6 +2,10 @@
 tokenizer metadata and a chat template, so cachewire and llama.cpp load it like any model.
 
   export_gguf.py CHECKPOINT OUT.gguf --tokenizer DIR [--name cw-llama]
+  export_gguf.py CHECKPOINT OUT.gguf --tokenizer-from models/cw-llama.gguf --name cw-llama
+
+--tokenizer-from copies every tokenizer.* key of a GGUF with its types: a model trained on a
+shipped file's vocabulary (tokenizers.from_gguf) is exported with exactly that vocabulary.
 """
 from __future__ import annotations
 
@@ -78,12 +82,19 @@ def model_metadata(c: models.Config, name: str) -> dict:
     return md
 
 
-def export(checkpoint: str, out_path: str, tokenizer_dir: str, name: str) -> None:
+def export(checkpoint: str, out_path: str, tokenizer_dir: str | None, name: str,
+           tokenizer_from: str | None = None) -> None:
     ck = torch.load(checkpoint, map_location="cpu")
     c = models.Config(**ck["config"])
     model = models.LM(c)
     model.load_state_dict(ck["model"])
-    if c.arch == "llama":
+    if tokenizer_from:
+        w = gguf_io.GGUFWriter()
+        src = gguf_io.GGUFReader(tokenizer_from)
+        for key in src.metadata:
+            if key.startswith("tokenizer."):
+                w.metadata[key] = src.typed(key)
+    elif c.arch == "llama":
         w = convert_hf_tokenizer.tokenizer_writer(os.path.join(tokenizer_dir, "tokenizer.json"), name, None)
     else:
         w = spm_writer(tokenizer_dir)
@@ -102,10 +113,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("checkpoint")
     ap.add_argument("out")
-    ap.add_argument("--tokenizer", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--tokenizer", help="tokenizer directory (train_tokenizers.py)")
+    src.add_argument("--tokenizer-from", help="copy the tokenizer of this GGUF")
     ap.add_argument("--name", required=True)
     a = ap.parse_args()
-    export(a.checkpoint, a.out, a.tokenizer, a.name)
+    export(a.checkpoint, a.out, a.tokenizer, a.name, a.tokenizer_from)
     print(f"wrote {a.out} ({os.path.getsize(a.out) / 1e6:.1f} MB)")
     return 0
 

@@ -1,7 +1,7 @@
 """Golden files that tie the shipped agents to the torch models that produced them.
 
-  make_goldens.py [--models models/] [--out models/golden/]
-For each agent (models/<agent>.gguf and build/train/<agent>/checkpoint.pt):
+  make_goldens.py [--out models/golden/] [--agent NAME]
+For each agent (models/<agent>.gguf and build/train/<agent>/checkpoint.pt; --agent: that one):
   <agent>.logits.f32    logits (n_tokens, n_vocab) of the torch model, its matrices rounded to
                         f16 as exported, over <agent>.tokens.json's `ids`
   <agent>.tokens.json   {ids, prompt, greedy: the torch model's greedy continuation ids,
@@ -9,6 +9,10 @@ For each agent (models/<agent>.gguf and build/train/<agent>/checkpoint.pt):
 The reference tokenizers are independent of cachewire's: Hugging Face tokenizers (through
 tools/tokenizers/reference_ids.js) for cw-llama's tokenizer.json, the sentencepiece library for
 cw-gemma3's model. The C++ test (tests/models/) compares cachewire against all of it.
+Token ids come from the tokenizer the GGUF carries. The reference cases need the tokenizer's
+source files (build/train/tokenizers/<agent>, train_tokenizers.py); without them, a model
+retrained on the shipped file's vocabulary keeps the cases of its previous golden file, which
+depend on the vocabulary alone.
 """
 from __future__ import annotations
 
@@ -65,8 +69,11 @@ def tokenizer_texts() -> list[str]:
     return texts
 
 
-def reference_cases(agent: str, arch: str, texts: list[str]) -> list[dict]:
+def reference_cases(agent: str, arch: str, texts: list[str], out_dir: str) -> list[dict]:
     tdir = agents.tokenizer_dir(agent)
+    if not os.path.isdir(tdir):
+        with open(os.path.join(out_dir, f"{agent}.tokens.json"), encoding="utf-8") as f:
+            return json.load(f)["tokenizer_cases"]
     if arch == "gemma3":
         import sentencepiece as spm
         sp = spm.SentencePieceProcessor(model_file=os.path.join(tdir, "spm.model"))
@@ -87,14 +94,17 @@ def reference_cases(agent: str, arch: str, texts: list[str]) -> list[dict]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(REPO, "models", "golden"))
+    ap.add_argument("--agent", choices=sorted(agents.AGENTS), help="only this agent")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(1)
     ep = episodes.load_episodes(os.path.join(REPO, "tools", "suite", "data", "test.jsonl"))[0]
     prompt = ep.sharer_context + " Question: " + ep.question + " Answer:"
     for agent, spec in agents.AGENTS.items():
+        if a.agent and agent != a.agent:
+            continue
         arch = spec.config.arch
-        tok = toks.load(arch, agents.tokenizer_dir(agent))
+        tok = toks.from_gguf(arch, os.path.join(REPO, "models", f"{agent}.gguf"))
         m = exported_model(agent)
         ids = [tok.bos] + tok.encode(prompt)
         logits = m(torch.tensor([ids]))[0].detach().numpy().astype(np.float32)
@@ -103,7 +113,7 @@ def main() -> int:
         # produces control symbols: the C++ side encodes with parse_special to match each.
         doc = {"prompt": prompt, "answer": ep.answer, "ids": ids, "greedy": greedy(m, ids, 12),
                "parse_special": arch == "llama",
-               "tokenizer_cases": reference_cases(agent, arch, tokenizer_texts())}
+               "tokenizer_cases": reference_cases(agent, arch, tokenizer_texts(), a.out)}
         with open(os.path.join(a.out, f"{agent}.tokens.json"), "w", encoding="utf-8") as f:
             json.dump(doc, f)
         print(f"{agent}: {len(ids)} tokens, logits {logits.shape}, greedy {doc['greedy']}")

@@ -25,7 +25,7 @@ import tokenizers as toks  # noqa: E402
 def dev_perplexity(agent: str, n_windows: int = 40) -> float:
     """Perplexity of the corpus dev split in windows of the model's context."""
     spec = agents.AGENTS[agent]
-    tok = toks.load(spec.config.arch, agents.tokenizer_dir(agent))
+    tok = toks.from_gguf(spec.config.arch, os.path.join(agents.REPO, "models", f"{agent}.gguf"))
     m = evaluate.load_model(agent)
     ids = tok.encode(data.corpus_text("dev")[:400_000])
     T = spec.config.n_ctx - 1

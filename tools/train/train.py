@@ -81,13 +81,17 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--init-from", default=None,
                     help="start from a shipped GGUF's weights (when no checkpoint exists yet)")
+    ap.add_argument("--tokenizer-from", default=None,
+                    help="train on the vocabulary a GGUF carries instead of build/train/tokenizers/"
+                         "AGENT (a model that replaces a shipped one keeps its file's vocabulary)")
     a = ap.parse_args()
 
     spec = agents.AGENTS[a.agent]
     run_dir = a.out or os.path.join(agents.BUILD_DIR, a.agent)
     os.makedirs(run_dir, exist_ok=True)
     torch.set_num_threads(1)
-    tok = toks.load(spec.config.arch, agents.tokenizer_dir(a.agent))
+    tok = (toks.from_gguf(spec.config.arch, a.tokenizer_from) if a.tokenizer_from
+           else toks.load(spec.config.arch, agents.tokenizer_dir(a.agent)))
     cfg = spec.config
     if cfg.n_vocab != tok.n_vocab:
         raise SystemExit(f"{a.agent}: tokenizer has {tok.n_vocab} tokens, config says {cfg.n_vocab}")
