@@ -50,7 +50,7 @@ absl::Status CheckArgs(const GemmF32Args& g) {
 absl::Status GemmF32(const GemmF32Args& g) {
   if (absl::Status s = CheckArgs(g); !s.ok()) return s;
   if (g.m == 0 || g.n == 0) return absl::OkStatus();
-  if (g.k == 0) {  // BLAS would too, but say it here: no A or B to read
+  if (g.k == 0) {  // C = beta C; not BLAS's: it refuses lda = k = 0 (leading dimensions >= 1)
     for (int64_t i = 0; i < g.m; ++i) {
       float* row = g.c + i * g.ldc;
       for (int64_t j = 0; j < g.n; ++j) row[j] = g.beta == 0.0f ? 0.0f : g.beta * row[j];

@@ -6,14 +6,9 @@
 
 #include "cachewire/v1/worker.grpc.pb.h"
 #include "server/router/chunk_pipe.h"
+#include "server/worker/summary_chunks.h"
 
 namespace cachewire::router {
-namespace {
-
-// ExportSummaryRequest.slots_per_chunk's largest value (summary_chunks.h).
-constexpr int32_t kRouterSlotsPerChunk = 64;
-
-}  // namespace
 
 grpc::Status HandoffLcf(const std::string& adapter, const HandoffEnd& from, const HandoffEnd& to,
                         const grpc::CallbackServerContext& parent,
@@ -24,7 +19,7 @@ grpc::Status HandoffLcf(const std::string& adapter, const HandoffEnd& from, cons
   // The largest chunks the worker writes: a summary is small (16 KB for the shipped adapters)
   // and the encoder emits it whole, so the small default chunks would only add a round of
   // reads and writes on both hops per chunk (about 0.3 ms each on a loaded 2-core machine).
-  request.set_slots_per_chunk(kRouterSlotsPerChunk);
+  request.set_slots_per_chunk(server::worker::kMaxSlotsPerChunk);
   v1::ImportSummaryResponse imported;
   const grpc::Status status = PipeChunks<v1::SummaryChunk>(
       from, to, parent,

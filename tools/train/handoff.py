@@ -91,8 +91,13 @@ def receiver_answer(receiver: Agent, ctx_rows: list[list[int]], qa_rows: list[tu
     owner[b]: the row of ctx_rows that question b follows (default: b).
     Returns (mean answer cross-entropy, per-row exact match under teacher forcing (B) bool)."""
     logits = receiver_logits(receiver, ctx_rows, [q + a for q, a in qa_rows], pins, pin_layers, owner)
+    return answer_loss(logits, qa_rows)
+
+
+def answer_loss(logits: torch.Tensor, qa_rows: list[tuple[list[int], list[int]]]):
+    """(mean answer cross-entropy, per-row exact match under teacher forcing) of logits (B, T, V)
+    over rows question + answer: each answer token predicted from the token before it."""
     B, Tq, _ = logits.shape
-    # Targets: the answer tokens, each predicted from the token before it.
     target = torch.full((B, Tq), -100, dtype=torch.long)
     for b, (q, a) in enumerate(qa_rows):
         target[b, len(q) - 1:len(q) + len(a) - 1] = torch.tensor(a)

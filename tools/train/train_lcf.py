@@ -142,18 +142,14 @@ def distill_loss(adapter, sharer, receiver, batch):
     with torch.no_grad():
         teacher = handoff.receiver_logits(receiver, t_rows, rows, None, None, owner)
     B, T, _ = student.shape
-    target = torch.full((B, T), -100, dtype=torch.long)
     seen = torch.zeros(B, T, dtype=torch.bool)  # positions predicting a question or answer token
     for b, (q, a) in enumerate(qa_rows):
-        target[b, len(q) - 1:len(q) + len(a) - 1] = torch.tensor(a)
         seen[b, :len(q) + len(a) - 1] = True
-    ce = torch.nn.functional.cross_entropy(student.reshape(-1, student.shape[-1]), target.reshape(-1),
-                                           ignore_index=-100)
+    ce, hit = handoff.answer_loss(student, qa_rows)
     log_s, log_t = student.log_softmax(-1), teacher.log_softmax(-1)
     kl = (log_t.exp() * (log_t - log_s)).sum(-1)
     kl = (kl * seen).sum() / seen.sum().clamp(min=1)
-    hit = (student.argmax(-1) == target) | (target == -100)
-    return ce, kl, hit.all(dim=1)
+    return ce, kl, hit
 
 
 def main() -> int:
