@@ -1,5 +1,6 @@
 #include "engine/adapter/lcf_adapter.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -69,12 +70,13 @@ struct LcfAdapter::Impl {
   // one big export does not hold the memory for the thread's lifetime.
   struct Scratch {
     std::vector<float> items, keys, values, kv, scores, au, pooled;
+    std::vector<float> where;  // per item: its token's place in the text, t / T
     std::vector<int64_t> rows;
     kernels::RopeTable table;
 
     void ReleaseIfLarge() {
       size_t bytes = rows.capacity() * sizeof(int64_t);
-      for (const auto* v : {&items, &keys, &values, &kv, &scores, &au, &pooled}) {
+      for (const auto* v : {&items, &keys, &values, &kv, &scores, &au, &pooled, &where}) {
         bytes += v->capacity() * sizeof(float);
       }
       if (bytes > kKeptScratchBytes) *this = Scratch();
@@ -85,6 +87,8 @@ struct LcfAdapter::Impl {
   // scratch.items.
   absl::Status Items(const model::Model& m, const cache::KvCache& c, Scratch& scratch) const;
   absl::StatusOr<std::vector<float>> Pool(Scratch& scratch) const;
+  // scores (H * M, I) -= p_h (where_i - (m + 0.5) / M)^2 (positional pooling).
+  void AddPositionBias(const float* where, int64_t n_items, float* scores) const;
   void PrepareQueryKeys();
   std::vector<float> query_keys;  // (H, M, r): head h's queries times its key projection
 };
@@ -151,6 +155,8 @@ absl::Status LcfAdapter::Impl::Items(const model::Model& m, const cache::KvCache
   std::vector<float>& items = scratch.items;
   std::vector<int64_t>& rows = scratch.rows;
   items.clear();
+  scratch.where.clear();
+  const float n_past = static_cast<float>(std::max<int64_t>(1, c.n_past()));
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const int64_t window = SlidingWindow(hp, il);
     const int32_t next = c.NextPosition(il);
@@ -164,6 +170,10 @@ absl::Status LcfAdapter::Impl::Items(const model::Model& m, const cache::KvCache
       }
       const int64_t n = static_cast<int64_t>(rows.size());
       if (n == 0) continue;
+      for (int64_t e : rows) {  // a full cache has no token array: its positions are the tokens
+        const float t = static_cast<float>(view.token != nullptr ? view.token[e] : view.pos[e]);
+        scratch.where.push_back(t / n_past);
+      }
       scratch.keys.clear();
       scratch.values.clear();
       CW_RETURN_IF_ERROR(AppendUnrotatedRows(view, rows, m.LayerRope(il), dk, dv, &scratch.keys,
@@ -203,6 +213,7 @@ absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Pool(Scratch& s) const {
   CW_RETURN_IF_ERROR(kernels::GemmF32({.m = HM, .n = I, .k = R, .a = query_keys.data(), .lda = R,
                                        .b = u, .ldb = R, .trans_b = true, .c = s.scores.data(),
                                        .ldc = I, .alpha = 1.0f / std::sqrt(float(dh))}));
+  if (!w.enc_pos.empty()) AddPositionBias(s.where.data(), I, s.scores.data());
   kernels::SoftmaxRows(s.scores.data(), HM, I);
   // au (HM, R) = scores u
   CW_RETURN_IF_ERROR(kernels::GemmF32({.m = HM, .n = R, .k = I, .a = s.scores.data(), .lda = I,
@@ -217,6 +228,22 @@ absl::StatusOr<std::vector<float>> LcfAdapter::Impl::Pool(Scratch& s) const {
   std::vector<float> slots(static_cast<size_t>(M * R));
   CW_RETURN_IF_ERROR(ApplyAffine(w.enc_out, s.pooled.data(), M, slots.data()));
   return slots;
+}
+
+void LcfAdapter::Impl::AddPositionBias(const float* where, int64_t n_items, float* scores) const {
+  const int64_t M = w.n_slots;
+  for (int64_t hh = 0; hh < w.pool_heads; ++hh) {
+    const float p = w.enc_pos[static_cast<size_t>(hh)];
+    if (p == 0.0f) continue;
+    for (int64_t m = 0; m < M; ++m) {
+      const float centre = (static_cast<float>(m) + 0.5f) / static_cast<float>(M);
+      float* row = scores + (hh * M + m) * n_items;
+      for (int64_t i = 0; i < n_items; ++i) {
+        const float d = where[i] - centre;
+        row[i] -= p * (d * d);
+      }
+    }
+  }
 }
 
 void LcfAdapter::Impl::PrepareQueryKeys() {

@@ -11,7 +11,6 @@
 
 namespace cachewire::adapter {
 
-
 absl::StatusOr<LcfWeights> LoadLcfWeights(const gguf::File& file, const ModelIdentity& sharer,
                                           const ModelIdentity& receiver) {
   const AdapterTensors r(file);
@@ -36,6 +35,10 @@ absl::StatusOr<LcfWeights> LoadLcfWeights(const gguf::File& file, const ModelIde
   CW_ASSIGN_OR_RETURN(w.pool_k, ReadAffine(r, "enc.pool_k.", R, R, {}));
   CW_ASSIGN_OR_RETURN(w.pool_v, ReadAffine(r, "enc.pool_v.", R, R, {}));
   CW_ASSIGN_OR_RETURN(w.enc_out, ReadAffine(r, "enc.out.", R, R, {R}));
+  // Optional: adapters without positional pooling have none.
+  if (file.FindTensor("enc.pos.weight") != nullptr) {
+    CW_ASSIGN_OR_RETURN(w.enc_pos, r.Read("enc.pos.weight", {w.pool_heads}));
+  }
   CW_ASSIGN_OR_RETURN(w.dec_norm, r.Read("dec.norm.weight", {R}));
   CW_ASSIGN_OR_RETURN(w.dec_up, ReadAffine(r, "dec.up.", R, w.ff_dim, {w.ff_dim}));
   CW_ASSIGN_OR_RETURN(w.dec_down, ReadAffine(r, "dec.down.", w.ff_dim, R, {R}));

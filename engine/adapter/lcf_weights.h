@@ -27,6 +27,7 @@ struct LcfWeights {
   std::vector<float> enc_query;      // (M, r)
   Affine pool_k, pool_v;             // (r, r), no bias
   Affine enc_out;                    // (r, r)
+  std::vector<float> enc_pos;        // (pool_heads) positional pooling precisions; empty: none
   std::vector<float> dec_norm;       // (r)
   Affine dec_up;                     // (ff, r)
   Affine dec_down;                   // (r, ff)

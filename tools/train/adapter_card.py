@@ -47,17 +47,24 @@ def main() -> int:
             if any(c.get("n") for c in cells):
                 rows.append(f"| {split} | {f} | " + " | ".join(
                     f"{c['accuracy']}% (n={c['n']})" if c.get("n") else "-" for c in cells) + " |")
+    match = ck.get("match", 0.0)
+    flags = f" --match {match}" if match else ""
+    matching = (f", plus {match} x the attention-matching loss (lcf_match.py: in every receiver layer "
+                "the pins should answer the receiver's queries as its own cache of the text does)"
+                if match else "")
+    pooling = (", with positional pooling (slot m leans on the m-th stretch of the text)"
+               if cfg.pos_pool else "")
     text = f"""# {name}
 
 Latent Cache Flow adapter (LCF.md) from **{ck['sharer']}** (sharer) to **{ck['receiver']}**
 (receiver): the encoder reads the sharer's cache and writes {cfg.n_slots} slots of width
-{cfg.slot_dim} ({cfg.n_slots * cfg.slot_dim * 2} bytes as f16 on the wire); the decoder turns them into
-{cfg.n_slots} pinned entries in each of the receiver's {len(cfg.receiver_layers)} layers.
+{cfg.slot_dim} ({cfg.n_slots * cfg.slot_dim * 2} bytes as f16 on the wire){pooling}; the decoder turns
+them into {cfg.n_slots} pinned entries in each of the receiver's {len(cfg.receiver_layers)} layers.
 
 - Parameters: {n_params:,} ({os.path.getsize(args.gguf) / 1e6:.2f} MB as GGUF, matrices f16).
-- Training: `tools/train/train_lcf.py --sharer {ck['sharer']} --receiver {ck['receiver']}`, both
+- Training: `tools/train/train_lcf.py --sharer {ck['sharer']} --receiver {ck['receiver']}{flags}`, both
   agents frozen, loss = the receiver's cross-entropy on the answer given the imported slots, its
-  own unrelated context and the question; the suite's train split (facts 50%, multi-fact 30%,
+  own unrelated context and the question{matching}; the suite's train split (facts 50%, multi-fact 30%,
   passkey 20%; up to 3 questions per episode from the same slots), sharer record counts
   widened by a curriculum (4-6, 4-12, 4-24, then 4-40 records); AdamW, peak rate {peak:.1e}
   after 100 warm-up steps, cosine down to a tenth of it by the end of the time budget.

@@ -73,7 +73,7 @@ def config_for(sharer: dict, receiver: dict, slots: int, slot_dim: int) -> lcf_a
         sharer_layers=[sharer["head_dim_k"] + sharer["head_dim_v"]] * sharer["n_layer"],
         sharer_kv_heads=sharer["n_head_kv"],
         receiver_kv=(receiver["n_head_kv"], receiver["head_dim_k"], receiver["head_dim_v"]),
-        receiver_layers=pinnable_layers(receiver), n_slots=slots, slot_dim=slot_dim)
+        receiver_layers=pinnable_layers(receiver), n_slots=slots, slot_dim=slot_dim, pos_pool=True)
 
 
 def write(adapter: lcf_adapter.LcfAdapter, sharer: dict, receiver: dict, out: str, name: str) -> None:
@@ -155,6 +155,10 @@ def main() -> int:
             for t in adapter.parameters():
                 if t.dim() == 1 or t.shape[0] == 1:
                     t.copy_(1.0 + 0.3 * torch.randn_like(t)) if t.dim() == 1 else t.normal_(0, 0.3)
+            # Positional precisions of the trained scale (up to 4 M^2), the last head global.
+            m = adapter.c.n_slots
+            adapter.enc_pos.copy_(4.0 * m * m * torch.rand_like(adapter.enc_pos))
+            adapter.enc_pos[-1] = 0.0
         name = args.name or f"{sharer['name']}--{receiver['name']}.random"
     else:
         adapter, ck = load_checkpoint(args.paths[0])

@@ -80,7 +80,8 @@ def round_f16(x: torch.Tensor) -> torch.Tensor:
 
 
 def sharer_slots(adapter, sharer: Agent, rows: list[list[int]]) -> torch.Tensor:
-    return round_f16(adapter.encode(sharer_entries(sharer, rows)))
+    lengths = torch.tensor([len(r) for r in rows])
+    return round_f16(adapter.encode(sharer_entries(sharer, rows), lengths))
 
 
 def receiver_answer(receiver: Agent, ctx_rows: list[list[int]], qa_rows: list[tuple[list[int], list[int]]],
@@ -108,9 +109,11 @@ def answer_loss(logits: torch.Tensor, qa_rows: list[tuple[list[int], list[int]]]
 
 def receiver_logits(receiver: Agent, ctx_rows: list[list[int]], rows: list[list[int]],
                     pins: list[tuple[torch.Tensor, torch.Tensor]] | None,
-                    pin_layers: list[int] | None = None, owner: torch.Tensor | None = None) -> torch.Tensor:
+                    pin_layers: list[int] | None = None, owner: torch.Tensor | None = None,
+                    capture_q: list | None = None) -> torch.Tensor:
     """Logits (B, T, n_vocab) of `rows` run after the receiver's context and the import; row b
-    follows ctx_rows[owner[b]] (each context runs once however many questions follow it)."""
+    follows ctx_rows[owner[b]] (each context runs once however many questions follow it).
+    capture_q receives the rows' plain queries per layer (kv_forward.run)."""
     m = receiver.model
     L = m.c.n_layer
     ctx, lc = pad(ctx_rows)
@@ -152,7 +155,7 @@ def receiver_logits(receiver: Agent, ctx_rows: list[list[int]], rows: list[list[
     Tq = qa.shape[1]
     t = torch.arange(Tq)[None, :].expand(B, Tq)
     q_pos = [lc[:, None] + t + (M if il in shifts else 0) for il in range(L)]
-    return kvf.run(m, qa, q_pos, t < lq[:, None], past).logits
+    return kvf.run(m, qa, q_pos, t < lq[:, None], past, capture_q).logits
 
 
 def question_ids(agent: Agent, question: str, answer: str) -> tuple[list[int], list[int]]:

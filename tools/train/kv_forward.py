@@ -63,7 +63,7 @@ def visible(model: models.LM, il: int, q_pos: torch.Tensor, k_pos: torch.Tensor,
 
 
 def _block(model: models.LM, il: int, x: torch.Tensor, pos: torch.Tensor, valid: torch.Tensor,
-           past: LayerKv | None):
+           past: LayerKv | None, capture_q: list | None = None):
     blk, c = model.blocks[il], model.c
     B, T, _ = x.shape
     H, Hkv, D = c.n_head, c.n_head_kv, c.head_dim
@@ -75,6 +75,8 @@ def _block(model: models.LM, il: int, x: torch.Tensor, pos: torch.Tensor, valid:
         q = models.rms_norm(q, blk.attn_q_norm, c.eps)
         k = models.rms_norm(k, blk.attn_k_norm, c.eps)
     plain_k = k
+    if capture_q is not None:
+        capture_q.append(q)
     base = layer_base(model, il)
     q, k = rope_at(q, pos, base, blk.gemma), rope_at(k, pos, base, blk.gemma)
     keys, values, k_pos, k_valid = k, v, pos, valid
@@ -105,15 +107,18 @@ def _block(model: models.LM, il: int, x: torch.Tensor, pos: torch.Tensor, valid:
 
 
 def run(model: models.LM, ids: torch.Tensor, pos: list[torch.Tensor], valid: torch.Tensor,
-        past: list[LayerKv | None] | None = None) -> ForwardOut:
-    """ids (B, T); pos: per layer (B, T) positions; valid (B, T) marks real (unpadded) tokens."""
+        past: list[LayerKv | None] | None = None, capture_q: list | None = None) -> ForwardOut:
+    """ids (B, T); pos: per layer (B, T) positions; valid (B, T) marks real (unpadded) tokens.
+    capture_q, when given, receives each layer's plain queries (B, H, T, D): after QK-norm,
+    before RoPE."""
     c = model.c
     x = model.token_embd(ids)
     if c.arch == "gemma3":
         x = x * math.sqrt(c.n_embd)
     cache, plain = [], []
     for il in range(c.n_layer):
-        x, kv, pk = _block(model, il, x, pos[il], valid, None if past is None else past[il])
+        x, kv, pk = _block(model, il, x, pos[il], valid, None if past is None else past[il],
+                           capture_q)
         cache.append(kv)
         plain.append(pk)
     x = models.rms_norm(x, model.output_norm, c.eps)

@@ -7,6 +7,10 @@ may keep different entries under L2 eviction, so each is an item of its own):
     u = rmsnorm(W_l x + b_l[h]) * enc.norm        width r; the bias per (layer, head) tells them apart
     slots = enc.out(concat_h softmax(Q_h K_h^T / sqrt(r/H)) V_h)
         Q = enc.query (M, r), K = enc.pool_k(u), V = enc.pool_v(u), H = pool heads
+    with positional pooling (enc.pos, one precision p_h per pool head), each score also gets
+        - p_h (t / T - (m + 0.5) / M)^2     t: the entry's token index, T: the tokens shared
+    so slot m leans on the m-th stretch of the text. Without it the learned queries can only
+    select by content, and records alike in kind (every "X code N") blur into every slot.
 Decoder (receiver side), on the f16 slots z (M, r):
     y = z + dec.down(gelu_tanh(dec.up(rmsnorm(z) * dec.norm)))
     per receiver layer l that takes pins: k = dec.k.l(y), v = dec.v.l(y)   (M, Hkv, D) each
@@ -34,6 +38,7 @@ class LcfConfig:
     slot_dim: int = 256            # r
     pool_heads: int = 4
     ff_mult: int = 2
+    pos_pool: bool = False         # enc.pos: positional pooling (above)
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -74,16 +79,26 @@ class LcfAdapter(nn.Module):
         hkv, dk, dv = c.receiver_kv
         self.dec_k = nn.ModuleList(nn.Linear(r, hkv * dk) for _ in c.receiver_layers)
         self.dec_v = nn.ModuleList(nn.Linear(r, hkv * dv) for _ in c.receiver_layers)
+        if c.pos_pool:
+            # All heads but the last start local (a slot's own stretch: -2 one slot-width away,
+            # -8 two); the last starts global. Learned from there.
+            # (Registered last: the other parameters draw the same initial values as without.)
+            p = torch.full((c.pool_heads,), 2.0 * M * M)
+            p[-1] = 0.0
+            self.enc_pos = nn.Parameter(p)
 
     # ---- encoder --------------------------------------------------------------------------
-    def encode(self, entries: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-        """entries: per sharer layer (k (B, Hkv, N, Dk) plain, v (B, Hkv, N, Dv), keep (B, N)).
+    def encode(self, entries: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+               lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """entries: per sharer layer (k (B, Hkv, N, Dk) plain, v (B, Hkv, N, Dv), keep (B, N)),
+        entry n being token n; lengths (B): the tokens shared (positional pooling needs them).
         Returns slots (B, M, r)."""
-        items, keep = [], []
+        items, keep, token = [], [], []
         for proj, (k, v, ok) in zip(self.enc_in, entries):
             B, Hkv, N, _ = k.shape
             items.append(proj(torch.cat((k, v), dim=-1)).reshape(B, Hkv * N, -1))
             keep.append(ok.repeat(1, Hkv))
+            token.append(torch.arange(N).repeat(Hkv))
         u = rms(torch.cat(items, dim=1), self.enc_norm)                 # (B, I, r)
         ok = torch.cat(keep, dim=1)                                      # (B, I)
         B, I, r = u.shape
@@ -92,6 +107,13 @@ class LcfAdapter(nn.Module):
         V = self.enc_pool_v(u).view(B, I, H, dh).transpose(1, 2)
         Q = self.enc_query.view(1, -1, H, dh).transpose(1, 2)          # (1, H, M, dh)
         s = (Q @ K.transpose(-1, -2)) / math.sqrt(dh)                   # (B, H, M, I)
+        if self.c.pos_pool:
+            if lengths is None:
+                raise ValueError("positional pooling needs the sharer's lengths")
+            x = torch.cat(token)[None, :].float() / lengths[:, None].float()   # (B, I)
+            centre = (torch.arange(self.c.n_slots).float() + 0.5) / self.c.n_slots  # (M)
+            d2 = (x[:, None, :] - centre[None, :, None]).pow(2)                # (B, M, I)
+            s = s - self.enc_pos[None, :, None, None] * d2[:, None]
         s = s.masked_fill(~ok[:, None, None, :], float("-inf"))
         pooled = (s.softmax(-1) @ V).transpose(1, 2).reshape(B, -1, r)  # (B, M, r)
         return self.enc_out(pooled)
@@ -119,6 +141,8 @@ class LcfAdapter(nn.Module):
         t["enc.pool_k.weight"] = self.enc_pool_k.weight
         t["enc.pool_v.weight"] = self.enc_pool_v.weight
         t["enc.out.weight"], t["enc.out.bias"] = self.enc_out.weight, self.enc_out.bias
+        if self.c.pos_pool:
+            t["enc.pos.weight"] = self.enc_pos
         t["dec.norm.weight"] = self.dec_norm
         t["dec.up.weight"], t["dec.up.bias"] = self.dec_up.weight, self.dec_up.bias
         t["dec.down.weight"], t["dec.down.bias"] = self.dec_down.weight, self.dec_down.bias

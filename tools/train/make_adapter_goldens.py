@@ -42,6 +42,7 @@ def load_adapter_file(path: str) -> tuple[lcf_adapter.LcfAdapter, dict, dict, st
                                     int(md["cachewire.lcf.slot_dim"]))
     cfg.pool_heads = int(md["cachewire.lcf.pool_heads"])
     cfg.ff_mult = int(md["cachewire.lcf.ff_dim"]) // cfg.slot_dim
+    cfg.pos_pool = "enc.pos.weight" in r.tensors
     adapter = lcf_adapter.LcfAdapter(cfg)
     export_adapter.copy_tensors(r, adapter.gguf_tensors())
     return adapter.eval(), sharer, receiver, md["general.name"]
@@ -54,7 +55,7 @@ def golden(path: str) -> str:
     test = os.path.join(agents.REPO, "tools", "suite", "data", "test.jsonl")
     ep = next(e for e in episodes.load_episodes(test) if e.family == "facts")
     s_ids = handoff.context_ids(sharer, ep.sharer_context)
-    slots = adapter.encode(handoff.sharer_entries(sharer, [s_ids]))          # (1, M, r)
+    slots = adapter.encode(handoff.sharer_entries(sharer, [s_ids]), torch.tensor([len(s_ids)]))
     slots16 = slots.half().float()
     pins = adapter.decode(slots16)
     c_ids = handoff.context_ids(receiver, ep.receiver_context)

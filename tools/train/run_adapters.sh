@@ -14,7 +14,7 @@ mkdir -p models/adapters
 for pair in "cw-llama cw-gemma3 $MINUTES" "cw-gemma3 cw-llama $((MINUTES / 3))"; do
   set -- $pair
   dir="build/train/lcf-$1-$2"
-  $PY tools/train/train_lcf.py --sharer "$1" --receiver "$2" --minutes "$3"
+  $PY tools/train/train_lcf.py --sharer "$1" --receiver "$2" --minutes "$3" --match 1.0
   out="models/adapters/$1--$2.lcf.gguf"
   $PY tools/train/export_adapter.py "$dir/checkpoint.pt" "$out"
   $PY tools/train/evaluate_lcf.py "$out" --json "$dir/eval.json"

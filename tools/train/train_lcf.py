@@ -35,6 +35,7 @@ import episodes  # noqa: E402
 import handoff  # noqa: E402
 import kv_forward as kvf  # noqa: E402
 import lcf_adapter  # noqa: E402
+import lcf_match  # noqa: E402
 
 FAMILIES = (("facts", 0.5), ("multi_fact", 0.3), ("passkey", 0.2))
 QUESTIONS_PER_EPISODE = 3
@@ -43,12 +44,14 @@ QUESTIONS_PER_EPISODE = 3
 CURRICULUM = ((4, 6), (4, 12), (4, 24), (4, 40))
 
 
-def adapter_config(sharer: handoff.Agent, receiver: handoff.Agent, n_slots: int, slot_dim: int):
+def adapter_config(sharer: handoff.Agent, receiver: handoff.Agent, n_slots: int, slot_dim: int,
+                   pos_pool: bool = True):
     s, r = sharer.model.c, receiver.model.c
     return lcf_adapter.LcfConfig(
         sharer_layers=[2 * s.head_dim] * s.n_layer, sharer_kv_heads=s.n_head_kv,
         receiver_kv=(r.n_head_kv, r.head_dim, r.head_dim),
-        receiver_layers=kvf.pinnable_layers(receiver.model), n_slots=n_slots, slot_dim=slot_dim)
+        receiver_layers=kvf.pinnable_layers(receiver.model), n_slots=n_slots, slot_dim=slot_dim,
+        pos_pool=pos_pool)
 
 
 class EpisodeStream:
@@ -130,6 +133,16 @@ def step_loss(adapter, sharer, receiver, batch):
     return handoff.receiver_answer(receiver, ctx_rows, qa_rows, pins, adapter.c.receiver_layers, owner)
 
 
+def matched_loss(adapter, sharer, receiver, batch):
+    """(answer cross-entropy, attention-matching loss (lcf_match.py), per-row exact match)."""
+    s_rows, ctx_rows, qa_rows, owner, t_rows = batch
+    slots = handoff.sharer_slots(adapter, sharer, s_rows)[owner]
+    pins = adapter.decode(slots)
+    ce, hit = handoff.receiver_answer(receiver, ctx_rows, qa_rows, pins, adapter.c.receiver_layers, owner)
+    mt = lcf_match.match_loss(pins, adapter.c.receiver_layers, receiver, ctx_rows, t_rows, qa_rows, owner)
+    return ce, mt, hit
+
+
 def distill_loss(adapter, sharer, receiver, batch):
     """(answer cross-entropy, KL(teacher || pinned receiver) over the question and answer
     positions, per-row exact match): the teacher is the receiver with the sharer's text as its
@@ -163,8 +176,12 @@ def main() -> int:
     ap.add_argument("--slots", type=int, default=32)
     ap.add_argument("--slot-dim", type=int, default=256)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pos-pool", action=argparse.BooleanOptionalAction, default=True, help=
+                    "positional pooling (lcf_adapter.py): slot m leans on the m-th stretch of text")
     ap.add_argument("--records", default=None,
                     help="fixed sharer record range LO,HI for training and dev (no curriculum)")
+    ap.add_argument("--match", type=float, default=0.0,
+                    help="weight of the attention-matching loss (lcf_match.py); 0: off")
     ap.add_argument("--distill", type=float, default=0.0,
                     help="weight of the context-distillation KL (see the module comment); 0: off")
     args = ap.parse_args()
@@ -174,7 +191,7 @@ def main() -> int:
     out = args.out or os.path.join(agents.BUILD_DIR, f"lcf-{args.sharer}-{args.receiver}")
     os.makedirs(out, exist_ok=True)
     sharer, receiver = handoff.load_agent(args.sharer), handoff.load_agent(args.receiver)
-    cfg = adapter_config(sharer, receiver, args.slots, args.slot_dim)
+    cfg = adapter_config(sharer, receiver, args.slots, args.slot_dim, args.pos_pool)
     adapter = lcf_adapter.LcfAdapter(cfg)
     opt = torch.optim.AdamW(adapter.parameters(), lr=args.lr, weight_decay=0.01)
     ck_path = os.path.join(out, "checkpoint.pt")
@@ -198,7 +215,8 @@ def main() -> int:
     def save() -> None:
         torch.save({"adapter": adapter.state_dict(), "opt": opt.state_dict(), "step": step,
                     "seconds": time.time() - started, "config": cfg.to_dict(),
-                    "sharer": args.sharer, "receiver": args.receiver, "distill": args.distill},
+                    "sharer": args.sharer, "receiver": args.receiver, "distill": args.distill,
+                    "match": args.match},
                    ck_path + ".tmp")
         os.replace(ck_path + ".tmp", ck_path)
 
@@ -210,8 +228,13 @@ def main() -> int:
         lr = args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - started) / budget))))
         for g in opt.param_groups:
             g["lr"] = lr
-        batch = make_batch(stream, args.episodes, rng, QUESTIONS_PER_EPISODE, teacher=args.distill > 0)
-        if args.distill > 0:
+        batch = make_batch(stream, args.episodes, rng, QUESTIONS_PER_EPISODE,
+                           teacher=args.distill > 0 or args.match > 0)
+        if args.match > 0:
+            ce, mt, hit = matched_loss(adapter, sharer, receiver, batch)
+            loss = ce + args.match * mt
+            kl_ema = mt.item() if kl_ema is None else 0.95 * kl_ema + 0.05 * mt.item()
+        elif args.distill > 0:
             ce, kl, hit = distill_loss(adapter, sharer, receiver, batch)
             loss = ce + args.distill * kl
             kl_ema = kl.item() if kl_ema is None else 0.95 * kl_ema + 0.05 * kl.item()
@@ -230,7 +253,7 @@ def main() -> int:
                    "train_em": round(hit.float().mean().item(), 3),
                    "dev_em": round(acc.float().mean().item(), 3), "lr": lr}
             if kl_ema is not None:
-                rec["kl"] = round(kl_ema, 4)
+                rec["match" if args.match > 0 else "kl"] = round(kl_ema, 4)
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()

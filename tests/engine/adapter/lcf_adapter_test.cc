@@ -214,6 +214,26 @@ std::string Rewrite(const std::string& out_name, const std::string& drop_key,
                                   .shorten_tensor = shorten_tensor, .architecture = architecture});
 }
 
+// enc.pos.weight is optional (adapters from before positional pooling load), and it matters:
+// the same cache pools into other slots without it.
+TEST(LcfAdapter, PositionalPoolingIsOptionalAndShapesTheSlots) {
+  Golden g = LoadGolden("cw-llama--cw-gemma3.random");
+  auto plain = LcfAdapter::Load(Rewrite("lcf_no_pos.gguf", "", "enc.pos.weight", ""));
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  auto session = g.sharer->NewSession({});
+  ASSERT_TRUE(session.ok());
+  std::vector<float> logits;
+  ASSERT_TRUE(g.sharer->Forward(**session, Ids(g.doc["sharer_ids"]), &logits).ok());
+  auto with = g.adapter->Encode(*g.sharer, **session);
+  auto without = (*plain)->Encode(*g.sharer, **session);
+  ASSERT_TRUE(with.ok() && without.ok());
+  // Dropping the term moves the slots far beyond the rounding that separates them from torch.
+  const std::vector<float> want = Floats(g.doc["slots"]);
+  const double rounding = RelErr(*with, want);
+  EXPECT_LT(rounding, 2e-3);
+  EXPECT_GT(RelErr(*without, want), 20 * rounding + 1e-3) << "rounding " << rounding;
+}
+
 TEST(LcfAdapter, MalformedFilesNameTheFileAndTheField) {
   struct Case {
     std::string path;
@@ -225,6 +245,7 @@ TEST(LcfAdapter, MalformedFilesNameTheFileAndTheField) {
        "cachewire.receiver.fingerprint"},
       {Rewrite("lcf_no_query.gguf", "", "enc.query.weight", ""), "enc.query.weight"},
       {Rewrite("lcf_short_dec.gguf", "", "", "dec.up.weight"), "dec.up.weight"},
+      {Rewrite("lcf_short_pos.gguf", "", "", "enc.pos.weight"), "enc.pos.weight"},
       {Rewrite("lcf_model.gguf", "", "", "", "llama"), "general.architecture"},
   };
   for (const Case& c : cases) {

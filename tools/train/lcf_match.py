@@ -1,0 +1,81 @@
+"""Attention matching: a dense training signal for an LCF adapter's pins (`train_lcf.py --match W`).
+
+The answer's cross-entropy reaches the decoder only through the frozen receiver's whole stack,
+and says little until an answer is nearly right. Yet the target is known layer by layer: an
+oracle that pins the receiver's own cache of the sharer's text answers 79% of facts (README).
+So in every receiver layer, for the queries the receiver makes when it has read the text itself
+(at the question and answer positions), the M pins should give the attention output that the
+text's N entries give, and carry the same total weight against the rest of the cache (the
+log-sum-exp of the scores):
+
+    o_P = softmax(q K_P^T) V_P,  o_T = softmax(q K_T^T) V_T
+    loss = mean |o_P - o_T|^2 / mean |o_T|^2 + LSE_WEIGHT * mean (lse_P - lse_T)^2
+
+Each block's keys are rotated where it sits in its own handoff: in a global layer the text from
+position 0 with the queries after it, the pins after the sinks with the queries after the
+receiver's context; in a sliding-window layer both at the ring's last position, one step before
+the first query.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+import handoff
+import kv_forward as kvf
+
+LSE_WEIGHT = 0.1
+
+
+def _attend(q: torch.Tensor, q_pos: torch.Tensor, k: torch.Tensor, k_pos: torch.Tensor,
+            v: torch.Tensor, k_valid: torch.Tensor, base: float, neox: bool):
+    """Plain q (B, H, Tq, D) and k (B, Hkv, N, D) rotated at their positions; returns the
+    attention output (B, H, Tq, D) over the valid keys and the scores' log-sum-exp (B, H, Tq)."""
+    qr, kr = kvf.rope_at(q, q_pos, base, neox), kvf.rope_at(k, k_pos, base, neox)
+    rep = q.shape[1] // k.shape[1]
+    kr, v = kr.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+    s = (qr @ kr.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+    s = s.masked_fill(~k_valid[:, None, None, :], float("-inf"))
+    return s.softmax(-1) @ v, s.logsumexp(-1)
+
+
+def match_loss(pins: list[tuple[torch.Tensor, torch.Tensor]], pin_layers: list[int],
+               receiver: handoff.Agent, ctx_rows: list[list[int]], t_rows: list[list[int]],
+               qa_rows: list[tuple[list[int], list[int]]], owner: torch.Tensor) -> torch.Tensor:
+    """pins: per pin layer (plain k, v), each (B, Hkv, M, D), row b for question b; ctx_rows and
+    t_rows: per episode the receiver's own context and its tokens of the sharer's text;
+    qa_rows[b] follows episode owner[b]."""
+    m = receiver.model
+    rows = [q + a for q, a in qa_rows]
+    queries: list[torch.Tensor] = []
+    with torch.no_grad():
+        handoff.receiver_logits(receiver, t_rows, rows, None, None, owner, capture_q=queries)
+        ids, lt = handoff.pad(t_rows)
+        E, N = ids.shape
+        j = torch.arange(N)[None, :].expand(E, N)
+        text = kvf.run(m, ids, [j] * m.c.n_layer, j < lt[:, None])
+    lt, t_valid = lt[owner], (j < lt[:, None])[owner]
+    lc = torch.tensor([len(r) for r in ctx_rows])[owner]
+    _, lq = handoff.pad(rows)
+    B, Tq, M = len(owner), int(lq.max()), pins[0][0].shape[2]
+    t = torch.arange(Tq)[None, :]
+    q_valid = (t < lq[:, None]).float()[:, None, :]                    # (B, 1, Tq)
+    sink = torch.clamp(lc, max=handoff.N_SINK)[:, None]
+    total = torch.zeros(())
+    for (pk, pv), il in zip(pins, pin_layers):
+        base, neox = kvf.layer_base(m, il), m.blocks[il].gemma
+        q = queries[il]
+        tk, tv = text.plain_k[il][owner], text.cache[il].v[owner]
+        if m.blocks[il].is_local():
+            t_qpos, t_kpos = lt[:, None] + t, (lt - 1)[:, None].expand(B, N)
+            p_qpos, p_kpos = lc[:, None] + t, (lc - 1)[:, None].expand(B, M)
+        else:
+            t_qpos, t_kpos = lt[:, None] + t, j[:1].expand(B, N)
+            p_qpos, p_kpos = lc[:, None] + M + t, sink + torch.arange(M)[None, :]
+        o_t, lse_t = _attend(q, t_qpos, tk, t_kpos, tv, t_valid, base, neox)
+        o_p, lse_p = _attend(q, p_qpos, pk, p_kpos, pv, torch.ones(B, M, dtype=torch.bool), base, neox)
+        err = ((o_p - o_t).pow(2).sum(-1) * q_valid).sum() / ((o_t.pow(2).sum(-1) * q_valid).sum() + 1e-6)
+        lse = ((lse_p - lse_t).pow(2) * q_valid).sum() / (q_valid.sum() * q.shape[1])
+        total = total + err + LSE_WEIGHT * lse
+    return total / len(pin_layers)
