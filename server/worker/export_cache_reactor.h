@@ -4,7 +4,7 @@
 // (adapter::ExportForFusion: the text's spans, the kept entries of every layer it reads, keys
 // un-rotated) and splits it into f16 chunks (cache_chunks.h), which are then written one at a
 // time. Held whole until written: (head_dim_k + head_dim_v) x 2 bytes per token, kv-head and
-// layer read, 256 KiB for 512 tokens of cw-llama (4 layers, one kv-head of 32 + 32).
+// layer read, 384 KiB for 512 tokens of cw-llama (6 layers, one kv-head of 32 + 32).
 #pragma once
 
 #include <grpcpp/grpcpp.h>

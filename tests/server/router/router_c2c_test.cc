@@ -32,15 +32,14 @@ constexpr char kShared[] =
     "Mike Lee has a pet ferret . The owner of West Manor is Mike Lee . Pablo Ellis code 4 4 1 9 .";
 constexpr char kOther[] = "Helen Hayes works as a teacher . Julia Tate lives at Iron Farm .";
 
-// The shipped agents' cache shapes: cw-llama 4 layers, cw-gemma3 6, one kv-head each, head
-// size 32 for both (models/*.md). A fuser reads the sharer layers its depth map names: all 4
-// of cw-llama's, and 4 of cw-gemma3's (0, 2, 3, 5).
+// The shipped agents' cache shapes: 6 layers each, one kv-head, head size 32 for both
+// (models/*.md). A fuser reads every sharer layer, each at its own depth.
 struct Pair {
   std::string sharer, receiver;
   int64_t sharer_layers_read, receiver_layers;
 };
-const Pair kForward{"planner", "coder", 4, 6};
-const Pair kBackward{"coder", "planner", 4, 4};
+const Pair kForward{"planner", "coder", 6, 6};
+const Pair kBackward{"coder", "planner", 6, 6};
 constexpr int64_t kHeadBytes = (32 + 32) * 2;  // one entry's f16 key and value
 
 class RouterC2cTest : public SharedDeploymentTest {

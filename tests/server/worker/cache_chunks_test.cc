@@ -10,6 +10,7 @@
 
 #include "engine/adapter/c2c_fuser.h"
 #include "server/worker/cache_chunks.h"
+#include "tests/engine/adapter/adapter_rewrite.h"
 
 namespace cachewire::server::worker {
 namespace {
@@ -225,20 +226,24 @@ TEST(CacheChunksTest, ShapeOfAFuserIsItsSharersHeadsAndTheLayersItReads) {
   ASSERT_TRUE(fuser.ok()) << fuser.status();
   const CacheShape shape = CacheShapeOf(**fuser);
   EXPECT_EQ(shape.adapter, (*fuser)->name());
-  // Four llama layers read gemma3 layers by depth: each once, ascending.
+  // Both agents have 6 layers: each receiver layer reads the sharer layer at its own depth.
   const std::vector<int64_t> read = (*fuser)->layer_map();
-  ASSERT_EQ(read.size(), 4u);
-  EXPECT_EQ(shape.layers, read);  // already ascending and distinct: 6 sharer layers for 4
+  ASSERT_EQ(read.size(), 6u);
+  EXPECT_EQ(shape.layers, read);  // already ascending and distinct
   EXPECT_EQ(shape.n_head_kv, (*fuser)->sharer().n_head_kv);
   EXPECT_EQ(shape.head_dim_k, (*fuser)->sharer().head_dim_k);
   EXPECT_EQ(shape.head_dim_v, (*fuser)->sharer().head_dim_v);
 
-  // A fuser that reads a sharer layer twice (cw-llama -> cw-gemma3: 4 layers for 6).
-  auto wide = adapter::C2cFuser::Load(std::string(CACHEWIRE_SOURCE_DIR) +
-                                      "/tests/data/adapters/cw-llama--cw-gemma3.random.c2c.gguf");
+  // A fuser that reads some sharer layers twice and others never (a shallower sharer's map):
+  // the stream carries each layer it reads once, ascending.
+  const std::string twice = adapter::testing::RewriteAdapter(
+      std::string(CACHEWIRE_SOURCE_DIR) +
+          "/tests/data/adapters/cw-llama--cw-gemma3.random.c2c.gguf",
+      "cache_chunks_read_twice.c2c.gguf", {.layer_map = {0, 0, 2, 2, 5, 5}});
+  auto wide = adapter::C2cFuser::Load(twice);
   ASSERT_TRUE(wide.ok()) << wide.status();
   EXPECT_EQ((*wide)->layer_map().size(), 6u);
-  EXPECT_EQ(CacheShapeOf(**wide).layers, (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(CacheShapeOf(**wide).layers, (std::vector<int64_t>{0, 2, 5}));
 }
 
 }  // namespace

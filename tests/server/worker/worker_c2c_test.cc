@@ -168,7 +168,7 @@ TEST_F(WorkerC2cTest, ExportStreamsTheSpansThenOneHeadPerChunk) {
   EXPECT_EQ(header.text_bytes(), header.span_end(header.span_end_size() - 1));
   EXPECT_GT(header.text_bytes(), 0);
   EXPECT_EQ(header.tokens_size(), 0);
-  // cw-llama: 4 layers of one kv-head of 32 + 32, every layer read by the fuser.
+  // cw-llama: 6 layers of one kv-head of 32 + 32, every layer read by the fuser.
   std::set<int64_t> layers;
   int64_t entries = 0;
   for (size_t i = 0; i < out.chunks.size(); ++i) {
@@ -188,8 +188,8 @@ TEST_F(WorkerC2cTest, ExportStreamsTheSpansThenOneHeadPerChunk) {
     EXPECT_EQ(c.keys().size(), static_cast<size_t>(c.tokens_size() * 32 * 2));
     entries += c.tokens_size();
   }
-  EXPECT_EQ(layers, (std::set<int64_t>{0, 1, 2, 3}));
-  EXPECT_EQ(entries, 4 * n_tokens);  // an unbounded cache keeps every token in every layer
+  EXPECT_EQ(layers, (std::set<int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(entries, 6 * n_tokens);  // an unbounded cache keeps every token in every layer
 
   // The default chunking carries the same entries in fewer chunks.
   const Exported<v1::CacheChunk> whole = Export(*llama_stub_, session, kLlamaToGemma);
@@ -244,7 +244,7 @@ TEST_F(WorkerC2cTest, MalformedChunksAreInvalidArgumentNamingTheField) {
       {[](auto& c) { c[0].set_seq(1); }, "chunk 1: seq"},
       {[](auto& c) { c[1].mutable_keys()->pop_back(); }, "chunk 1: keys"},
       {[](auto& c) { (*c[2].mutable_values())[1] = '\x7e'; }, "chunk 2: values: entry 0 value 0"},
-      {[](auto& c) { c[1].set_layer(4); }, "chunk 1: layer"},
+      {[](auto& c) { c[1].set_layer(99); }, "chunk 1: layer"},
       {[](auto& c) { c[3].set_kv_head(1); }, "chunk 3: kv_head"},
       {[](auto& c) { c[1].set_head_dim_k(64); }, "chunk 1: head_dim_k"},
       {[](auto& c) { c[2].set_text_bytes(1); }, "chunk 2: text_bytes"},
