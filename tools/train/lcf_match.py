@@ -74,8 +74,10 @@ def match_loss(pins: list[tuple[torch.Tensor, torch.Tensor]], pin_layers: list[i
             t_qpos, t_kpos = lt[:, None] + t, j[:1].expand(B, N)
             p_qpos, p_kpos = lc[:, None] + M + t, sink + torch.arange(M)[None, :]
         o_t, lse_t = _attend(q, t_qpos, tk, t_kpos, tv, t_valid, base, neox)
-        o_p, lse_p = _attend(q, p_qpos, pk, p_kpos, pv, torch.ones(B, M, dtype=torch.bool), base, neox)
-        err = ((o_p - o_t).pow(2).sum(-1) * q_valid).sum() / ((o_t.pow(2).sum(-1) * q_valid).sum() + 1e-6)
+        every_pin = torch.ones(B, M, dtype=torch.bool)
+        o_p, lse_p = _attend(q, p_qpos, pk, p_kpos, pv, every_pin, base, neox)
+        scale = (o_t.pow(2).sum(-1) * q_valid).sum() + 1e-6
+        err = ((o_p - o_t).pow(2).sum(-1) * q_valid).sum() / scale
         lse = ((lse_p - lse_t).pow(2) * q_valid).sum() / (q_valid.sum() * q.shape[1])
         total = total + err + LSE_WEIGHT * lse
     return total / len(pin_layers)
