@@ -107,20 +107,37 @@ def answer_loss(logits: torch.Tensor, qa_rows: list[tuple[list[int], list[int]]]
     return loss, hit.all(dim=1)
 
 
+def context_forward(receiver: Agent, ctx_rows: list[list[int]]) -> kvf.ForwardOut:
+    """The receiver's prefill of its contexts (BOS first), padded, at positions from 0."""
+    ctx, lc = pad(ctx_rows)
+    i0 = torch.arange(ctx.shape[1])[None, :].expand(ctx.shape)
+    with torch.no_grad():
+        return kvf.run(receiver.model, ctx, [i0] * receiver.model.c.n_layer, i0 < lc[:, None])
+
+
+def pin_positions(m: models.LM, il: int, lc: torch.Tensor, M: int) -> torch.Tensor:
+    """(B, M) where layer il puts M pins after contexts of lc tokens: after the sinks in a layer
+    that shifts, at a sliding-window ring's last position otherwise."""
+    if m.blocks[il].is_local():
+        return torch.clamp(lc - 1, min=0)[:, None].expand(len(lc), M)
+    return torch.clamp(lc, max=N_SINK)[:, None] + torch.arange(M)[None, :]
+
+
 def receiver_logits(receiver: Agent, ctx_rows: list[list[int]], rows: list[list[int]],
                     pins: list[tuple[torch.Tensor, torch.Tensor]] | None,
                     pin_layers: list[int] | None = None, owner: torch.Tensor | None = None,
-                    capture_q: list | None = None) -> torch.Tensor:
+                    capture_q: list | None = None,
+                    ctx_out: kvf.ForwardOut | None = None) -> torch.Tensor:
     """Logits (B, T, n_vocab) of `rows` run after the receiver's context and the import; row b
     follows ctx_rows[owner[b]] (each context runs once however many questions follow it).
-    capture_q receives the rows' plain queries per layer (kv_forward.run)."""
+    capture_q receives the rows' plain queries per layer (kv_forward.run); ctx_out, when given,
+    is context_forward(receiver, ctx_rows), already run."""
     m = receiver.model
     L = m.c.n_layer
     ctx, lc = pad(ctx_rows)
     owner = torch.arange(len(ctx_rows)) if owner is None else owner
-    with torch.no_grad():
-        i0 = torch.arange(ctx.shape[1])[None, :].expand(ctx.shape)
-        ctx_out = kvf.run(m, ctx, [i0] * L, i0 < lc[:, None])
+    if ctx_out is None:
+        ctx_out = context_forward(receiver, ctx_rows)
     lc = lc[owner]
     B, Tc = len(owner), ctx.shape[1]
     M = 0 if pins is None else pins[0][0].shape[2]
@@ -142,10 +159,7 @@ def receiver_logits(receiver: Agent, ctx_rows: list[list[int]], rows: list[list[
             kv = kvf.LayerKv(k, kv.v, shifted, kv.valid)
         if il in pin_of:
             pk, pv = pin_of[il]
-            if il in shifts:
-                ppos = sink + torch.arange(M)[None, :]                 # (B, M) after the sinks
-            else:
-                ppos = torch.clamp(lc - 1, min=0)[:, None].expand(B, M)  # the ring's last position
+            ppos = pin_positions(m, il, lc, M)
             pk = kvf.rope_at(pk, ppos, kvf.layer_base(m, il), m.blocks[il].gemma)
             kv = kvf.LayerKv(torch.cat((kv.k, pk), 2), torch.cat((kv.v, pv), 2),
                              torch.cat((kv.pos, ppos), 1),

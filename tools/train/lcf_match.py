@@ -49,30 +49,32 @@ def match_loss(pins: list[tuple[torch.Tensor, torch.Tensor]], pin_layers: list[i
     m = receiver.model
     rows = [q + a for q, a in qa_rows]
     queries: list[torch.Tensor] = []
+    # One prefill of the text: its entries are the target, and the teacher's context.
+    text = handoff.context_forward(receiver, t_rows)
     with torch.no_grad():
-        handoff.receiver_logits(receiver, t_rows, rows, None, None, owner, capture_q=queries)
-        ids, lt = handoff.pad(t_rows)
-        E, N = ids.shape
-        j = torch.arange(N)[None, :].expand(E, N)
-        text = kvf.run(m, ids, [j] * m.c.n_layer, j < lt[:, None])
+        handoff.receiver_logits(receiver, t_rows, rows, None, None, owner, capture_q=queries,
+                                ctx_out=text)
+    ids, lt = handoff.pad(t_rows)
+    E, N = ids.shape
+    j = torch.arange(N)[None, :].expand(E, N)
     lt, t_valid = lt[owner], (j < lt[:, None])[owner]
     lc = torch.tensor([len(r) for r in ctx_rows])[owner]
     _, lq = handoff.pad(rows)
     B, Tq, M = len(owner), int(lq.max()), pins[0][0].shape[2]
     t = torch.arange(Tq)[None, :]
     q_valid = (t < lq[:, None]).float()[:, None, :]                    # (B, 1, Tq)
-    sink = torch.clamp(lc, max=handoff.N_SINK)[:, None]
     total = torch.zeros(())
     for (pk, pv), il in zip(pins, pin_layers):
         base, neox = kvf.layer_base(m, il), m.blocks[il].gemma
         q = queries[il]
         tk, tv = text.plain_k[il][owner], text.cache[il].v[owner]
+        p_kpos = handoff.pin_positions(m, il, lc, M)
         if m.blocks[il].is_local():
             t_qpos, t_kpos = lt[:, None] + t, (lt - 1)[:, None].expand(B, N)
-            p_qpos, p_kpos = lc[:, None] + t, (lc - 1)[:, None].expand(B, M)
+            p_qpos = lc[:, None] + t
         else:
             t_qpos, t_kpos = lt[:, None] + t, j[:1].expand(B, N)
-            p_qpos, p_kpos = lc[:, None] + M + t, sink + torch.arange(M)[None, :]
+            p_qpos = lc[:, None] + M + t
         o_t, lse_t = _attend(q, t_qpos, tk, t_kpos, tv, t_valid, base, neox)
         every_pin = torch.ones(B, M, dtype=torch.bool)
         o_p, lse_p = _attend(q, p_qpos, pk, p_kpos, pv, every_pin, base, neox)
