@@ -170,9 +170,11 @@ absl::Status LcfAdapter::Impl::Items(const model::Model& m, const cache::KvCache
       }
       const int64_t n = static_cast<int64_t>(rows.size());
       if (n == 0) continue;
-      for (int64_t e : rows) {  // a full cache has no token array: its positions are the tokens
-        const float t = static_cast<float>(view.token != nullptr ? view.token[e] : view.pos[e]);
-        scratch.where.push_back(t / n_past);
+      if (!w.enc_pos.empty()) {  // only positional pooling reads the items' places
+        for (int64_t e : rows) {  // a full cache has no token array: its positions are the tokens
+          const float t = static_cast<float>(view.token != nullptr ? view.token[e] : view.pos[e]);
+          scratch.where.push_back(t / n_past);
+        }
       }
       scratch.keys.clear();
       scratch.values.clear();
