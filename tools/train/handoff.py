@@ -81,7 +81,7 @@ def round_f16(x: torch.Tensor) -> torch.Tensor:
 
 def sharer_slots(adapter, sharer: Agent, rows: list[list[int]]) -> torch.Tensor:
     lengths = torch.tensor([len(r) for r in rows])
-    return round_f16(adapter.encode(sharer_entries(sharer, rows), lengths))
+    return round_f16(adapter.encode_folded(sharer_entries(sharer, rows), lengths))
 
 
 def receiver_answer(receiver: Agent, ctx_rows: list[list[int]], qa_rows: list[tuple[list[int], list[int]]],

@@ -118,6 +118,63 @@ class LcfAdapter(nn.Module):
         pooled = (s.softmax(-1) @ V).transpose(1, 2).reshape(B, -1, r)  # (B, M, r)
         return self.enc_out(pooled)
 
+    def encode_folded(self, entries: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+                      lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """encode(), computed without the r-wide items (what cachewire's encoder runs, and
+        training's faster path). The pooling is linear in u = g * z / rho (z = W x + b,
+        rho = rms(z)), so a head's score folds into the item's narrow [k; v]:
+            Q_m . W_k u = ((P_m * g) W x + (P_m * g) . b) / rho,   P_m = W_k^T Q_m / sqrt(dh)
+        with rho^2 = (x^T W^T W x + 2 (W^T b) . x + |b|^2) / r + eps from a Gram matrix; and
+        the pooled values need only the softmax-weighted sums of x (weights a / rho):
+            sum_i a_i W_v u_i = W_v (g * (W sum_i (a_i / rho_i) x_i + b sum_i a_i / rho_i)).
+        Per item that is ~2 M n + n^2 multiply-adds instead of r n + 2 r^2."""
+        c = self.c
+        r, H, M = c.slot_dim, c.pool_heads, c.n_slots
+        dh = r // H
+        q = self.enc_query.view(M, H, dh)
+        P = torch.einsum("mhd,hdr->hmr", q, self.enc_pool_k.weight.view(H, dh, r)) / math.sqrt(dh)
+        Pg = P * self.enc_norm                                            # (H, M, r)
+        xs, scores, rhos, keep, token = [], [], [], [], []
+        for proj, (k, v, ok) in zip(self.enc_in, entries):
+            x = torch.cat((k, v), dim=-1)                                # (B, Hkv, N, n)
+            B, Hkv, N, _ = x.shape
+            W, b = proj.weight, proj.bias                                # (r, n), (Hkv, r)
+            z2 = ((x @ (W.t() @ W)) * x).sum(-1) + 2 * (x @ (W.t() @ b.t())).diagonal(
+                dim1=1, dim2=3).transpose(1, 2) + b.pow(2).sum(-1)[None, :, None]
+            rho = torch.sqrt(z2 / r + NORM_EPS)                          # (B, Hkv, N)
+            s = torch.einsum("hmn,bgin->bghmi", Pg @ W, x) \
+                + torch.einsum("hmr,gr->ghm", Pg, b)[None, :, :, :, None]
+            s = (s / rho[:, :, None, None, :]).permute(0, 2, 3, 1, 4)        # (B, H, M, Hkv, N)
+            scores.append(s.reshape(B, H, M, -1))
+            xs.append(x)
+            rhos.append(rho.reshape(B, -1))
+            keep.append(ok.repeat(1, Hkv))
+            token.append(torch.arange(N).repeat(Hkv))
+        s = torch.cat(scores, dim=-1)                                    # (B, H, M, I)
+        ok = torch.cat(keep, dim=1)
+        B = s.shape[0]
+        if c.pos_pool:
+            if lengths is None:
+                raise ValueError("positional pooling needs the sharer's lengths")
+            t = torch.cat(token)[None, :].float() / lengths[:, None].float()
+            centre = (torch.arange(M).float() + 0.5) / M
+            d2 = (t[:, None, :] - centre[None, :, None]).pow(2)
+            s = s - self.enc_pos[None, :, None, None] * d2[:, None]
+        s = s.masked_fill(~ok[:, None, None, :], float("-inf"))
+        w = s.softmax(-1) / torch.cat(rhos, dim=1)[:, None, None, :]    # (B, H, M, I)
+        y = torch.zeros(B, H, M, r)
+        at = 0
+        for proj, x in zip(self.enc_in, xs):
+            _, Hkv, N, n = x.shape
+            for g in range(Hkv):
+                wg = w[..., at:at + N]
+                y = y + (wg @ x[:, g][:, None]) @ proj.weight.t() \
+                    + wg.sum(-1, keepdim=True) * proj.bias[g]
+                at += N
+        Wv = self.enc_pool_v.weight.view(H, dh, r)
+        pooled = torch.einsum("bhmr,hdr->bmhd", y * self.enc_norm, Wv).reshape(B, M, r)
+        return self.enc_out(pooled)
+
     # ---- decoder --------------------------------------------------------------------------
     def decode(self, slots: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """slots (B, M, r) -> per pinned receiver layer (k, v), each (B, Hkv, M, D), keys plain."""
