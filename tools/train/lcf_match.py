@@ -19,6 +19,7 @@ the first query.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -40,46 +41,81 @@ def _attend(q: torch.Tensor, q_pos: torch.Tensor, k: torch.Tensor, k_pos: torch.
     return s.softmax(-1) @ v, s.logsumexp(-1)
 
 
-def match_loss(pins: list[tuple[torch.Tensor, torch.Tensor]], pin_layers: list[int],
-               receiver: handoff.Agent, ctx_rows: list[list[int]], t_rows: list[list[int]],
-               qa_rows: list[tuple[list[int], list[int]]], owner: torch.Tensor) -> torch.Tensor:
-    """pins: per pin layer (plain k, v), each (B, Hkv, M, D), row b for question b; ctx_rows and
-    t_rows: per episode the receiver's own context and its tokens of the sharer's text;
-    qa_rows[b] follows episode owner[b]."""
+@dataclass
+class TeacherTargets:
+    """What the receiver did with the text in view, per layer, for question rows b: its plain
+    queries q (B, H, Tq, D), the text's attention output o (B, H, Tq, D) and log-sum-exp
+    (B, H, Tq); with the rows' lengths lq (B) and the receiver's own context lengths lc (B)."""
+    q: list[torch.Tensor]
+    o: list[torch.Tensor]
+    lse: list[torch.Tensor]
+    lq: torch.Tensor
+    lc: torch.Tensor
+
+    def to(self, dtype: torch.dtype) -> "TeacherTargets":
+        f = lambda xs: [x.to(dtype) for x in xs]  # noqa: E731
+        return TeacherTargets(f(self.q), f(self.o), f(self.lse), self.lq, self.lc)
+
+
+@torch.no_grad()
+def teacher_targets(receiver: handoff.Agent, ctx_rows: list[list[int]], t_rows: list[list[int]],
+                    qa_rows: list[tuple[list[int], list[int]]],
+                    owner: torch.Tensor) -> TeacherTargets:
+    """ctx_rows and t_rows: per episode the receiver's own context and its tokens of the
+    sharer's text; qa_rows[b] follows episode owner[b]. Needs no adapter: the targets can be
+    computed once and reused (lcf_offline.py)."""
     m = receiver.model
     rows = [q + a for q, a in qa_rows]
     queries: list[torch.Tensor] = []
     # One prefill of the text: its entries are the target, and the teacher's context.
     text = handoff.context_forward(receiver, t_rows)
-    with torch.no_grad():
-        handoff.receiver_logits(receiver, t_rows, rows, None, None, owner, capture_q=queries,
-                                ctx_out=text)
+    handoff.receiver_logits(receiver, t_rows, rows, None, None, owner, capture_q=queries,
+                            ctx_out=text)
     ids, lt = handoff.pad(t_rows)
     E, N = ids.shape
     j = torch.arange(N)[None, :].expand(E, N)
     lt, t_valid = lt[owner], (j < lt[:, None])[owner]
-    lc = torch.tensor([len(r) for r in ctx_rows])[owner]
     _, lq = handoff.pad(rows)
-    B, Tq, M = len(owner), int(lq.max()), pins[0][0].shape[2]
+    B, Tq = len(owner), int(lq.max())
+    t = torch.arange(Tq)[None, :]
+    outs, lses = [], []
+    for il in range(m.c.n_layer):
+        base, neox = kvf.layer_base(m, il), m.blocks[il].gemma
+        tk, tv = text.plain_k[il][owner], text.cache[il].v[owner]
+        t_kpos = (lt - 1)[:, None].expand(B, N) if m.blocks[il].is_local() else j[:1].expand(B, N)
+        o_t, lse_t = _attend(queries[il], lt[:, None] + t, tk, t_kpos, tv, t_valid, base, neox)
+        outs.append(o_t)
+        lses.append(lse_t)
+    lc = torch.tensor([len(r) for r in ctx_rows])[owner]
+    return TeacherTargets(queries, outs, lses, lq, lc)
+
+
+def pin_loss(pins: list[tuple[torch.Tensor, torch.Tensor]], pin_layers: list[int],
+             receiver: handoff.Agent, target: TeacherTargets) -> torch.Tensor:
+    """pins: per pin layer (plain k, v), each (B, Hkv, M, D), row b for question row b."""
+    m = receiver.model
+    lc, lq = target.lc, target.lq
+    B, Tq, M = len(lq), int(lq.max()), pins[0][0].shape[2]
     t = torch.arange(Tq)[None, :]
     q_valid = (t < lq[:, None]).float()[:, None, :]                    # (B, 1, Tq)
+    every_pin = torch.ones(B, M, dtype=torch.bool)
     total = torch.zeros(())
     for (pk, pv), il in zip(pins, pin_layers):
         base, neox = kvf.layer_base(m, il), m.blocks[il].gemma
-        q = queries[il]
-        tk, tv = text.plain_k[il][owner], text.cache[il].v[owner]
+        q, o_t, lse_t = (x[il].float() for x in (target.q, target.o, target.lse))
         p_kpos = handoff.pin_positions(m, il, lc, M)
-        if m.blocks[il].is_local():
-            t_qpos, t_kpos = lt[:, None] + t, (lt - 1)[:, None].expand(B, N)
-            p_qpos = lc[:, None] + t
-        else:
-            t_qpos, t_kpos = lt[:, None] + t, j[:1].expand(B, N)
-            p_qpos = lc[:, None] + M + t
-        o_t, lse_t = _attend(q, t_qpos, tk, t_kpos, tv, t_valid, base, neox)
-        every_pin = torch.ones(B, M, dtype=torch.bool)
+        p_qpos = lc[:, None] + t + (0 if m.blocks[il].is_local() else M)
         o_p, lse_p = _attend(q, p_qpos, pk, p_kpos, pv, every_pin, base, neox)
         scale = (o_t.pow(2).sum(-1) * q_valid).sum() + 1e-6
         err = ((o_p - o_t).pow(2).sum(-1) * q_valid).sum() / scale
         lse = ((lse_p - lse_t).pow(2) * q_valid).sum() / (q_valid.sum() * q.shape[1])
         total = total + err + LSE_WEIGHT * lse
     return total / len(pin_layers)
+
+
+def match_loss(pins: list[tuple[torch.Tensor, torch.Tensor]], pin_layers: list[int],
+               receiver: handoff.Agent, ctx_rows: list[list[int]], t_rows: list[list[int]],
+               qa_rows: list[tuple[list[int], list[int]]], owner: torch.Tensor) -> torch.Tensor:
+    """The loss with the teacher run for this batch (train_lcf.py --match)."""
+    target = teacher_targets(receiver, ctx_rows, t_rows, qa_rows, owner)
+    return pin_loss(pins, pin_layers, receiver, target)
