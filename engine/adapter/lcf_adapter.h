@@ -13,10 +13,11 @@
 // projected to width r per layer, RMS-normed, and pooled into M slots by multi-head attention
 // from M learned queries, then one output projection. With positional pooling (enc.pos.weight)
 // head h's score of slot m for an entry of token t also loses p_h (t / T - (m + 0.5) / M)^2,
-// T being the tokens the session has seen, so that slots follow the text's order. Decoder: a
-// residual GELU MLP over the slots, then per receiver layer a linear map to M (key, value)
-// pairs per kv-head; Import pins them into the receiver session (Session::Pin: after the sinks,
-// or beside a sliding-window layer's ring), atomically.
+// T being the tokens the session has seen, so that slots follow the text's order (lcf_encoder.h
+// computes this without widening the entries to r). Decoder: a residual GELU MLP over the
+// slots, then per receiver layer a linear map to M (key, value) pairs per kv-head; Import pins
+// them into the receiver session (Session::Pin: after the sinks, or beside a sliding-window
+// layer's ring), atomically.
 // tools/train/lcf_adapter.py is the same network in torch (golden files check the two agree).
 //
 // Const methods only: one loaded adapter serves concurrent sessions (Encode keeps its scratch

@@ -1,23 +1,16 @@
-// GemmF32 (see kernels/gemm_f32.h) over OpenBLAS's cblas_sgemm.
+// GemmF32 (see kernels/gemm_f32.h) over OpenBLAS's cblas_sgemm (blas_library.h loads it).
 #include "kernels/gemm_f32.h"
 
 #include <cblas.h>
 
 #include <climits>
-#include <mutex>
 
+#include "engine/common/status_macros.h"
 #include "engine/gguf/str_cat.h"
+#include "kernels/cpu/blas_library.h"
 
 namespace cachewire::kernels {
 namespace {
-
-// The engine runs its own threads; a threaded OpenBLAS (were the loader to find one instead of
-// the single-threaded build the binaries are linked against) would start as many again. One
-// thread inside BLAS in every case.
-void PinBlasThreads() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
 
 absl::Status Invalid(std::string_view field, std::string_view why) {
   return absl::InvalidArgumentError(gguf::Cat("gemm_f32: ", field, ": ", why));
@@ -57,8 +50,8 @@ absl::Status GemmF32(const GemmF32Args& g) {
     }
     return absl::OkStatus();
   }
-  PinBlasThreads();
-  cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans,
+  CW_ASSIGN_OR_RETURN(const BlasLibrary* blas, LoadBlas());
+  blas->sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans,
               g.trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(g.m),
               static_cast<int>(g.n), static_cast<int>(g.k), g.alpha, g.a, static_cast<int>(g.lda),
               g.b, static_cast<int>(g.ldb), g.beta, g.c, static_cast<int>(g.ldc));

@@ -4,11 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <strings.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "kernels/cpu/blas_library.h"
 
 namespace cachewire::kernels {
 namespace {
@@ -129,4 +134,29 @@ TEST(GemmF32, BadArgumentsNameTheField) {
 }
 
 }  // namespace
+TEST(BlasLibrary, CoreTypeFollowsTheWidestVectorsTheCpuHas) {
+  EXPECT_EQ(CoreTypeFor(true, true), "SkylakeX");
+  EXPECT_EQ(CoreTypeFor(false, true), "Haswell");
+  EXPECT_EQ(CoreTypeFor(false, false), "");
+}
+
+// The library loaded with the kernels OPENBLAS_CORETYPE names (set from cpuid before main
+// unless the environment already held one), not the ones its own model table would pick.
+TEST(BlasLibrary, LoadsWithTheCoreTypeSetForThisCpu) {
+  absl::StatusOr<const BlasLibrary*> blas = LoadBlas();
+  ASSERT_TRUE(blas.ok()) << blas.status();
+  ASSERT_NE((*blas)->sgemm, nullptr);
+  const char* want = std::getenv("OPENBLAS_CORETYPE");
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    ASSERT_NE(want, nullptr) << "an AVX2 CPU should have had OPENBLAS_CORETYPE set";
+  }
+#endif
+  if (want == nullptr) {
+    GTEST_SKIP() << "no core type set on this CPU; OpenBLAS chose " << (*blas)->core;
+  }
+  EXPECT_EQ(strcasecmp((*blas)->core.c_str(), want), 0)
+      << "OpenBLAS runs " << (*blas)->core << ", OPENBLAS_CORETYPE=" << want;
+}
+
 }  // namespace cachewire::kernels

@@ -92,7 +92,7 @@ def train(args) -> int:
     cfg = train_lcf.adapter_config(sharer, receiver, args.slots, args.slot_dim, True)
     adapter = lcf_adapter.LcfAdapter(cfg)
     opt = torch.optim.AdamW(adapter.parameters(), lr=args.lr, weight_decay=0.01)
-    shards = Shards(os.path.join(args.out, "teacher"))
+    shards = Shards(args.shards or os.path.join(args.out, "teacher"))
     while shards.rescan() < args.min_shards:
         time.sleep(10)
     # The first shards are held out for the matching loss on unseen episodes.
@@ -150,6 +150,8 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--slots", type=int, default=32)
     ap.add_argument("--slot-dim", type=int, default=256)
+    ap.add_argument("--shards", default=None,
+                    help="train: the folder of another run's shards (default DIR/teacher)")
     ap.add_argument("--min-shards", type=int, default=12, help="shards to wait for before training")
     ap.add_argument("--eval-every", type=int, default=200)
     args = ap.parse_args()

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+source tools/train/blas_env.sh
 fixtures=tests/data/adapters
 for pair in "cw-llama cw-gemma3" "cw-gemma3 cw-llama"; do
   set -- $pair

@@ -20,7 +20,7 @@ if [ "$(id -u)" = 0 ]; then
     bible-kjv bible-kjv-text fortunes fortunes-min wordnet-base dict-gcide nodejs npm >/dev/null
 fi
 (cd tools/tokenizers && [ -d node_modules ] || npm ci --silent)
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+source tools/train/blas_env.sh
 
 $PY tools/corpus/build_corpus.py
 $PY tools/train/train_tokenizers.py

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 MINUTES="${1:-55}"
 PY=/usr/bin/python3
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+source tools/train/blas_env.sh
 mkdir -p models/adapters
 for pair in "cw-llama cw-gemma3 $MINUTES" "cw-gemma3 cw-llama $((MINUTES / 3))"; do
   set -- $pair
