@@ -25,6 +25,7 @@
 #include "engine/model/model.h"
 #include "engine/scheduler/scheduler.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "kernels/cpu/blas_library.h"
 #include "server/common/grpc_server.h"
 #include "server/common/logging.h"
 #include "server/common/metrics.h"
@@ -134,10 +135,13 @@ int Run(const Flags& flags) {
 
   std::cout << "listening grpc=" << server->address << " metrics=" << metrics_address
             << std::endl;
+  // The adapters' f32 products run on OpenBLAS: which kernels it took says how fast they are.
+  auto blas = kernels::LoadBlas();
   LogEvent(spdlog::level::info, "serving",
            {{"grpc", server->address}, {"metrics", metrics_address}, {"model", flags.model},
             {"arch", model::ArchName((*model)->hparams().arch)}, {"n_ctx", n_ctx},
-            {"worker_id", state.config.worker_id}});
+            {"worker_id", state.config.worker_id},
+            {"blas", blas.ok() ? (*blas)->core : std::string(blas.status().message())}});
   for (const ServedAdapter& served : adapters->all()) {
     LogEvent(spdlog::level::info, "adapter_loaded",
              {{"name", served.name()}, {"kind", std::string(served.kind())},
