@@ -17,14 +17,12 @@
 namespace cachewire::adapter {
 namespace {
 
-constexpr float kNormEps = 1e-6f;  // lcf_adapter.py NORM_EPS
-
 void RmsNormRows(float* x, const float* w, int64_t n_rows, int64_t n) {
   for (int64_t t = 0; t < n_rows; ++t) {
     float* row = x + t * n;
     double ss = 0.0;
     for (int64_t i = 0; i < n; ++i) ss += double(row[i]) * row[i];
-    const float scale = 1.0f / std::sqrt(static_cast<float>(ss / double(n)) + kNormEps);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(ss / double(n)) + kLcfNormEps);
     for (int64_t i = 0; i < n; ++i) row[i] = row[i] * scale * w[i];
   }
 }

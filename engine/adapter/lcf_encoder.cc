@@ -15,8 +15,6 @@
 namespace cachewire::adapter {
 namespace {
 
-constexpr float kNormEps = 1e-6f;  // lcf_adapter.py NORM_EPS
-
 // The window a layer's queries see (0: the whole context).
 int64_t SlidingWindow(const model::HParams& hp, int64_t il) {
   return hp.IsLocalLayer(il) ? hp.sliding_window : 0;
@@ -97,7 +95,7 @@ LcfEncoder::LcfEncoder(const LcfWeights& w)
       const float* b = a.b.data() + h * R;
       double sq = 0.0;
       for (int64_t j = 0; j < R; ++j) sq += double(b[j]) * b[j];
-      bias_sq_.push_back(static_cast<float>(sq / double(R)) + kNormEps);
+      bias_sq_.push_back(static_cast<float>(sq / double(R)) + kLcfNormEps);
       for (int64_t row = 0; row < HM; ++row) {
         double c = 0.0;
         for (int64_t j = 0; j < R; ++j) c += double(pg[row * R + j]) * b[j];

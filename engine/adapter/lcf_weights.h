@@ -17,6 +17,9 @@ class File;
 
 namespace cachewire::adapter {
 
+// The RMS norms' epsilon, the encoder's and the decoder's (lcf_adapter.py NORM_EPS).
+inline constexpr float kLcfNormEps = 1e-6f;
+
 struct LcfWeights {
   int64_t n_slots = 0;     // M
   int64_t slot_dim = 0;    // r

@@ -107,14 +107,7 @@ class LcfAdapter(nn.Module):
         V = self.enc_pool_v(u).view(B, I, H, dh).transpose(1, 2)
         Q = self.enc_query.view(1, -1, H, dh).transpose(1, 2)          # (1, H, M, dh)
         s = (Q @ K.transpose(-1, -2)) / math.sqrt(dh)                   # (B, H, M, I)
-        if self.c.pos_pool:
-            if lengths is None:
-                raise ValueError("positional pooling needs the sharer's lengths")
-            x = torch.cat(token)[None, :].float() / lengths[:, None].float()   # (B, I)
-            centre = (torch.arange(self.c.n_slots).float() + 0.5) / self.c.n_slots  # (M)
-            d2 = (x[:, None, :] - centre[None, :, None]).pow(2)                # (B, M, I)
-            s = s - self.enc_pos[None, :, None, None] * d2[:, None]
-        s = s.masked_fill(~ok[:, None, None, :], float("-inf"))
+        s = self._pool_scores(s, torch.cat(token), ok, lengths)
         pooled = (s.softmax(-1) @ V).transpose(1, 2).reshape(B, -1, r)  # (B, M, r)
         return self.enc_out(pooled)
 
@@ -153,14 +146,7 @@ class LcfAdapter(nn.Module):
         s = torch.cat(scores, dim=-1)                                    # (B, H, M, I)
         ok = torch.cat(keep, dim=1)
         B = s.shape[0]
-        if c.pos_pool:
-            if lengths is None:
-                raise ValueError("positional pooling needs the sharer's lengths")
-            t = torch.cat(token)[None, :].float() / lengths[:, None].float()
-            centre = (torch.arange(M).float() + 0.5) / M
-            d2 = (t[:, None, :] - centre[None, :, None]).pow(2)
-            s = s - self.enc_pos[None, :, None, None] * d2[:, None]
-        s = s.masked_fill(~ok[:, None, None, :], float("-inf"))
+        s = self._pool_scores(s, torch.cat(token), ok, lengths)
         w = s.softmax(-1) / torch.cat(rhos, dim=1)[:, None, None, :]    # (B, H, M, I)
         y = torch.zeros(B, H, M, r)
         at = 0
@@ -174,6 +160,19 @@ class LcfAdapter(nn.Module):
         Wv = self.enc_pool_v.weight.view(H, dh, r)
         pooled = torch.einsum("bhmr,hdr->bmhd", y * self.enc_norm, Wv).reshape(B, M, r)
         return self.enc_out(pooled)
+
+    def _pool_scores(self, s: torch.Tensor, token: torch.Tensor, ok: torch.Tensor,
+                     lengths: torch.Tensor | None) -> torch.Tensor:
+        """The pooling scores s (B, H, M, I) with the positional term (when the adapter has one)
+        and the entries not kept (ok (B, I) false) masked out; token (I): each item's token."""
+        if self.c.pos_pool:
+            if lengths is None:
+                raise ValueError("positional pooling needs the sharer's lengths")
+            x = token[None, :].float() / lengths[:, None].float()              # (B, I)
+            centre = (torch.arange(self.c.n_slots).float() + 0.5) / self.c.n_slots  # (M)
+            d2 = (x[:, None, :] - centre[None, :, None]).pow(2)                # (B, M, I)
+            s = s - self.enc_pos[None, :, None, None] * d2[:, None]
+        return s.masked_fill(~ok[:, None, None, :], float("-inf"))
 
     # ---- decoder --------------------------------------------------------------------------
     def decode(self, slots: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
