@@ -68,7 +68,7 @@ them into {cfg.n_slots} pinned entries in each of the receiver's {len(cfg.receiv
   passkey 20%; up to 3 questions per episode from the same slots), sharer record counts
   widened by a curriculum (4-6, 4-12, 4-24, then 4-40 records); AdamW, peak rate {peak:.1e}
   after 100 warm-up steps, cosine down to a tenth of it by the end of the time budget.
-- Steps: {ck['step']:,} in {ck['seconds'] / 60:.0f} min on one CPU core shared with builds.
+- Steps: {ck['step']:,} in {ck['seconds'] / 60:.0f} min on one core of a shared 2-core CPU.
 - Last training log line: {json.dumps(log)} (dev_em: exact match on 64 dev episodes).
 
 Accuracy (`tools/train/evaluate_lcf.py`, exact match under teacher forcing; "context" is the
