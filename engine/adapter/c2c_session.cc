@@ -114,7 +114,7 @@ absl::StatusOr<SharerCache> ExportForFusion(const C2cFuser& fuser, const model::
   out.spans = std::move(spelled.spans);
   const std::set<int64_t> layers(fuser.layer_map().begin(), fuser.layer_map().end());
   const int64_t n_tokens = static_cast<int64_t>(tokens.size());
-  kernels::RopeTable table;
+  UnrotationTable table;
   std::vector<int64_t> rows;
   for (int64_t il : layers) {
     for (int64_t h = 0; h < hp.n_head_kv; ++h) {
@@ -165,6 +165,7 @@ absl::StatusOr<FusionReport> FuseIntoSession(const C2cFuser& fuser, const model:
   FusionReport report;
   report.tokens_aligned = n_tokens;
   std::vector<LayerUpdate> updates(static_cast<size_t>(hp.n_layer));
+  UnrotationTable unrotation;
   kernels::RopeTable table;
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const int64_t sl = fuser.layer_map()[static_cast<size_t>(il)];
@@ -206,7 +207,7 @@ absl::StatusOr<FusionReport> FuseIntoSession(const C2cFuser& fuser, const model:
       head_k.clear();
       head_v.clear();
       CW_RETURN_IF_ERROR(AppendUnrotatedRows(c->View(il, h), rows, receiver.LayerRope(il), dk, dv,
-                                             &head_k, &head_v, &table));
+                                             &head_k, &head_v, &unrotation));
       for (int64_t i = 0; i < n; ++i) {
         std::copy_n(head_k.data() + i * dk, dk, rk.data() + (i * Hr + h) * dk);
         std::copy_n(head_v.data() + i * dv, dv, rv.data() + (i * Hr + h) * dv);

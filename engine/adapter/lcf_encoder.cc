@@ -38,7 +38,7 @@ struct LcfEncoder::Scratch {
   std::vector<float> pooled;   // (M, r)
   std::vector<float> keys, values;
   std::vector<int64_t> rows;
-  kernels::RopeTable table;
+  UnrotationTable table;  // by position, kept across calls with the rest
 
   static constexpr size_t kKeptBytes = size_t{32} << 20;
   void ReleaseIfLarge() {
