@@ -23,4 +23,8 @@ struct GatedArgs {
 // Rows are split over `pool` when there are several (prefill); pool may be null.
 void GatedMul(const GatedArgs& args, backend::cpu::ThreadPool* pool);
 
+// x = gelu_tanh(x), n values in place, with GatedMul's SIMD exp: the ungated GELU of the
+// adapters' MLPs (a scalar std::tanh there was a third of an LCF decode).
+void GeluTanhInPlace(float* x, int64_t n);
+
 }  // namespace cachewire::kernels

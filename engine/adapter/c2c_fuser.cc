@@ -10,16 +10,12 @@
 #include "engine/common/status_macros.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/str_cat.h"
+#include "kernels/activations.h"
 
 namespace cachewire::adapter {
 namespace {
 
 constexpr std::string_view kArchitecture = "cachewire.c2c";
-
-float GeluTanh(float x) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
-}
 
 float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
@@ -132,7 +128,7 @@ absl::StatusOr<C2cFusedKv> C2cFuser::FuseLayer(int64_t il, const C2cLayerEntries
       std::copy_n(in.sharer_v.data() + (t * G + g) * hs * dvs, hs * dvs, row);
     }
     CW_RETURN_IF_ERROR(ApplyAffine(lw.in, x.data(), n, h.data(), g));
-    for (float& a : h) a = GeluTanh(a);
+    kernels::GeluTanhInPlace(h.data(), static_cast<int64_t>(h.size()));
     CW_RETURN_IF_ERROR(ApplyAffine(lw.out, h.data(), n, d.data()));
     for (int64_t j = 0; j < hr; ++j) {
       const int64_t head = g * hr + j;

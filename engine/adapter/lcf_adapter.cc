@@ -12,6 +12,7 @@
 #include "engine/common/status_macros.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/str_cat.h"
+#include "kernels/activations.h"
 #include "engine/model/model.h"
 
 namespace cachewire::adapter {
@@ -25,11 +26,6 @@ void RmsNormRows(float* x, const float* w, int64_t n_rows, int64_t n) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(ss / double(n)) + kLcfNormEps);
     for (int64_t i = 0; i < n; ++i) row[i] = row[i] * scale * w[i];
   }
-}
-
-float GeluTanh(float x) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
 }
 
 // The cache shape the adapter's tensors were sized for must be the model's, whatever the
@@ -134,7 +130,7 @@ absl::StatusOr<std::vector<std::vector<float>>> LcfAdapter::Decode(std::span<con
   RmsNormRows(t.data(), w.dec_norm.data(), M, R);
   std::vector<float> up(static_cast<size_t>(M * w.ff_dim)), down(y.size());
   CW_RETURN_IF_ERROR(ApplyAffine(w.dec_up, t.data(), M, up.data()));
-  for (float& a : up) a = GeluTanh(a);
+  kernels::GeluTanhInPlace(up.data(), static_cast<int64_t>(up.size()));
   CW_RETURN_IF_ERROR(ApplyAffine(w.dec_down, up.data(), M, down.data()));
   for (size_t i = 0; i < y.size(); ++i) y[i] += down[i];
   std::vector<std::vector<float>> layers(static_cast<size_t>(impl_->receiver.n_layer));

@@ -200,6 +200,16 @@ TEST(ActivationsTest, SwiGluAndGeGluOverThePool) {
   }
 }
 
+TEST(ActivationsTest, UngatedGeluInPlaceAcrossChunks) {
+  std::mt19937 rng(9);
+  for (int64_t n : {1, 255, 256, 257, 1000}) {
+    const std::vector<float> x = Random(n, rng, -8, 8);
+    std::vector<float> y = x;
+    GeluTanhInPlace(y.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], GeluTanh(x[i]), 1e-5) << "n " << n;
+  }
+}
+
 TEST(EmbeddingTest, QuantisedRowsScaledAndBadIdsNamed) {
   std::mt19937 rng(6);
   for (gguf::TensorType type : testing::kAllTypes) {
