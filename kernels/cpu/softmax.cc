@@ -14,7 +14,7 @@ void SoftmaxRows(float* x, int64_t n_rows, int64_t n) {
   const cpu_detail::VecKernels& vk = cpu_detail::ActiveVecKernels();
   for (int64_t r = 0; r < n_rows; ++r) {
     float* row = x + r * n;
-    const float m = *std::max_element(row, row + n);
+    const float m = vk.max(row, n);
     if (m == -std::numeric_limits<float>::infinity()) {
       std::fill(row, row + n, 0.0f);
       continue;

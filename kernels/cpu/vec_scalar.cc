@@ -1,5 +1,6 @@
 // Scalar f32 vector primitives (vec_table.h): the reference level, plain loops in f32 with the
 // same formulas as the SIMD files (silu(x) = x / (1 + e^-x), gelu_tanh(x) = x / (1 + e^-2u)).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -30,6 +31,8 @@ void ScaleMul(const float* x, float s, const float* w, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] = x[i] * s * w[i];
   }
 }
+
+float Max(const float* x, int64_t n) { return *std::max_element(x, x + n); }
 
 float ExpSubSum(float* x, float m, int64_t n) {
   float sum = 0.0f;
@@ -79,6 +82,7 @@ VecKernels ScalarVecKernels() {
   t.dot = Dot;
   t.sum_sq = SumSq;
   t.scale_mul = ScaleMul;
+  t.max = Max;
   t.exp_sub_sum = ExpSubSum;
   t.silu_mul = SiluMul;
   t.gelu_tanh_mul = GeluTanhMul;

@@ -9,6 +9,7 @@
 // Head(y, n) (first n lanes of y, the rest 0) and ZeroBelow(y, x, t): y where x >= t, else 0.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "kernels/cpu/vec_table.h"
@@ -83,6 +84,19 @@ void ScaleMul(const float* x, float s, const float* w, float* y, int64_t n) {
       return V::Mul(V::Mul(LoadAt<V>(x, i, l), vs), LoadAt<V>(w, i, l));
     });
   }
+}
+
+template <typename V>
+float Max(const float* x, int64_t n) {
+  typename V::R acc = V::Set1(x[0]);
+  int64_t i = 0;
+  for (; i + V::kW <= n; i += V::kW) acc = V::Max(acc, V::Load(x + i));
+  float lanes[V::kW];
+  V::Store(lanes, acc);
+  float m = lanes[0];
+  for (int j = 1; j < V::kW; ++j) m = std::max(m, lanes[j]);
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  return m;
 }
 
 template <typename V>
@@ -187,6 +201,7 @@ VecKernels MakeVecKernels() {
   t.dot = Dot<V>;
   t.sum_sq = SumSq<V>;
   t.scale_mul = ScaleMul<V>;
+  t.max = Max<V>;
   t.exp_sub_sum = ExpSubSum<V>;
   t.silu_mul = GatedMul<V, false>;
   t.gelu_tanh_mul = GatedMul<V, true>;

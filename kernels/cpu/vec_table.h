@@ -21,6 +21,8 @@ struct VecKernels {
   float (*sum_sq)(const float* x, int64_t n) = nullptr;
   // y[i] = x[i] * s * w[i] (w may be null: y[i] = x[i] * s); y may alias x
   void (*scale_mul)(const float* x, float s, const float* w, float* y, int64_t n) = nullptr;
+  // max_i x[i], n > 0
+  float (*max)(const float* x, int64_t n) = nullptr;
   // x[i] = exp(x[i] - m) (-inf gives 0); returns the sum of the results
   float (*exp_sub_sum)(float* x, float m, int64_t n) = nullptr;
   // out[i] = silu(g[i]) * u[i] / gelu_tanh(g[i]) * u[i]; out may alias g or u

@@ -3,6 +3,7 @@
 // against a naive double-precision loop written here.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -49,6 +50,13 @@ TEST_P(VecTest, ReductionsAndMaps) {
     for (int64_t i = 0; i < n; ++i) dot += double{a[i]} * b[i], ss += double{a[i]} * a[i];
     EXPECT_NEAR(vk().dot(a.data(), b.data(), n), dot, 1e-5 * (1 + ss));
     EXPECT_NEAR(vk().sum_sq(a.data(), n), ss, 1e-5 * (1 + ss));
+    // max: exact, wherever it sits (the tail included), with -inf elsewhere.
+    for (int64_t at : {int64_t{0}, n / 2, n - 1}) {
+      std::vector<float> m(static_cast<size_t>(n), -std::numeric_limits<float>::infinity());
+      m[static_cast<size_t>(at)] = -3.5f;
+      ASSERT_EQ(vk().max(m.data(), n), -3.5f) << "at " << at;
+    }
+    EXPECT_EQ(vk().max(a.data(), n), *std::max_element(a.begin(), a.end()));
     std::vector<float> y(static_cast<size_t>(n));
     vk().scale_mul(a.data(), 0.5f, w.data(), y.data(), n);
     for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], 0.5 * a[i] * w[i], 1e-6);
