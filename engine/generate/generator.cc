@@ -104,6 +104,7 @@ absl::StatusOr<GenerateStats> GenerateFromIds(model::Model& model, model::Sessio
   stats.prefill_seconds = Seconds(t_start, t_prefilled);
 
   tokenizer::StreamingDecoder decoder(tok);
+  decoder.ContinueAfter(prompt.back());  // the reply continues the prompt's text
   TextSink sink(params, on_text);
   std::string piece;
   StopReason reason = StopReason::kMaxTokens;

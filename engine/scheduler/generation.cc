@@ -26,8 +26,10 @@ struct LogSoftmax {
 
 }  // namespace
 
-Generation::Generation(const tokenizer::Tokenizer& tok, GenerateSpec spec)
+Generation::Generation(const tokenizer::Tokenizer& tok, GenerateSpec spec,
+                       int32_t last_context_token)
     : tok_(tok), spec_(std::move(spec)), decoder_(tok), matcher_(spec_.stop) {
+  decoder_.ContinueAfter(last_context_token);
   if (spec_.max_tokens <= 0) Finish(generate::StopReason::kMaxTokens);
 }
 

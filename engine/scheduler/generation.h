@@ -18,7 +18,9 @@ namespace cachewire::scheduler {
 
 class Generation {
  public:
-  Generation(const tokenizer::Tokenizer& tok, GenerateSpec spec);
+  // `last_context_token`: the session's last token before the generation (-1: none), so the
+  // text continues it (StreamingDecoder::ContinueAfter).
+  Generation(const tokenizer::Tokenizer& tok, GenerateSpec spec, int32_t last_context_token);
 
   // True once no more tokens are to be sampled (before any, when max_tokens is 0).
   bool finished() const { return finished_; }

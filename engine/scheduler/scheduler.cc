@@ -176,7 +176,8 @@ void Scheduler::Advance(Running& run) {
                                "session_id: the session has no context to continue; append "
                                "text or messages first"));
       }
-      run.generation.emplace(model_.tokenizer(), std::move(*run.job.generate));
+      run.generation.emplace(model_.tokenizer(), std::move(*run.job.generate),
+                             seq.tokens().back());
       run.job.generate.reset();
     }
   }

@@ -211,6 +211,10 @@ absl::Status StreamingDecoder::Push(int32_t id, std::string* out) {
   return absl::OkStatus();
 }
 
+void StreamingDecoder::ContinueAfter(int32_t last) {
+  strip_space_ = last < 0 || tok_.StartsFragment(last);
+}
+
 void StreamingDecoder::Finish(std::string* out) {
   out->append(pending_);
   pending_.clear();

@@ -88,6 +88,11 @@ class StreamingDecoder {
   absl::Status Push(int32_t id, std::string* out);
   // Appends whatever is held back (possibly invalid UTF-8) and resets.
   void Finish(std::string* out);
+  // Continues text whose last token was `last` (a generation after its context; -1: none). With
+  // add_space_prefix a fresh decoder drops its first piece's leading space, as the encoder put
+  // it there; a continuation keeps it unless `last` opened a fragment (a special token), or
+  // "was" + "\u2581filled" would read "wasfilled".
+  void ContinueAfter(int32_t last);
 
  private:
   const Tokenizer& tok_;

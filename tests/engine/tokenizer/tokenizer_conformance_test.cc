@@ -179,6 +179,33 @@ TEST_P(Conformance, StreamingDecodeEqualsDecode) {
   EXPECT_EQ(streamed, *whole);
 }
 
+// A generation continues its context: decoding the continuation's ids after the context's last
+// token gives exactly the text that follows, its leading space included (SentencePiece vocabularies
+// drop a leading space only at the start of a text or after a special token).
+TEST_P(Conformance, ContinuationKeepsItsLeadingSpace) {
+  const std::string context = "And the earth was", rest = " filled with light";
+  const auto ids = tok_->Encode(context + rest, {.add_bos = false, .parse_special = false});
+  const auto head = tok_->Encode(context, {.add_bos = false, .parse_special = false});
+  ASSERT_LT(head.size(), ids.size());
+  ASSERT_TRUE(std::equal(head.begin(), head.end(), ids.begin())) << "the context splits apart";
+  StreamingDecoder dec(*tok_);
+  dec.ContinueAfter(head.back());
+  std::string streamed;
+  for (size_t i = head.size(); i < ids.size(); ++i) ASSERT_TRUE(dec.Push(ids[i], &streamed).ok());
+  dec.Finish(&streamed);
+  EXPECT_EQ(streamed, rest);
+  // After a special token (here BOS) the encoder's space prefix is dropped, as in Decode.
+  if (tok_->bos() >= 0) {
+    const auto fresh = tok_->Encode("filled", {.add_bos = false, .parse_special = false});
+    StreamingDecoder after_bos(*tok_);
+    after_bos.ContinueAfter(tok_->bos());
+    std::string text;
+    for (int32_t id : fresh) ASSERT_TRUE(after_bos.Push(id, &text).ok());
+    after_bos.Finish(&text);
+    EXPECT_EQ(text, "filled");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Vocabularies, Conformance,
                          ::testing::Values("llama3", "qwen3", "gemma3", "llama2"),
                          [](const auto& info) { return info.param; });
