@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "client/cli/commands.h"
 #include "client/cli/daemon_process.h"
 #include "client/cli/router_connection.h"
@@ -126,7 +127,8 @@ std::string Answer(RouterConnection& connection, const std::string& session,
   }
   const grpc::Status status = reader->Finish();
   if (!status.ok()) Fail("demo: Generate: " + DescribeStatus(status));
-  return reply;
+  // The reply continues "Answer:", so it starts with a space; the demo prints the answer alone.
+  return std::string(absl::StripAsciiWhitespace(reply));
 }
 
 // One episode of the handoff suite's test split (tools/suite/data/test.jsonl, the first one):
