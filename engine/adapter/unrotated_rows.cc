@@ -85,8 +85,8 @@ absl::Status AppendUnrotatedRows(const cache::KvHeadView& view, std::span<const 
                                  UnrotationTable* table) {
   if (rows.empty()) return absl::OkStatus();
   const size_t k0 = k->size();
-  thread_local std::vector<int32_t> positions;
-  positions.clear();
+  std::vector<int32_t> positions;
+  positions.reserve(rows.size());
   for (int64_t e : rows) {
     k->insert(k->end(), view.k + e * view.k_stride, view.k + e * view.k_stride + head_dim_k);
     v->insert(v->end(), view.v + e * view.v_stride, view.v + e * view.v_stride + head_dim_v);
