@@ -8,6 +8,8 @@ their templates are not). Formats (every answer ends in a newline, the stop the 
   passkey  "<filler with the key sentence> Question: <q> Answer: <key>\n"
   summary  "<records> Summary: <compact restatement>\n"   (so a sharer can hand off by text)
   text     a run of corpus lines, loss everywhere
+  varied   qa, multi or summary over a freshly invented pool (varied_pool.py): names, kinds and
+           templates never the same twice, so the lookup is learnt apart from their wording
 Curriculum levels raise the number of records per world (level_desc).
 """
 from __future__ import annotations
@@ -26,11 +28,13 @@ import build_corpus  # noqa: E402
 import passkey as pk  # noqa: E402
 import pools  # noqa: E402
 import records as rec  # noqa: E402
+import varied_pool  # noqa: E402
 
 LEVELS = [(2, 4), (3, 6), (4, 8), (6, 12), (8, 16), (12, 24), (16, 32), (20, 40)]
 MAX_LEVEL = len(LEVELS) - 1
 CONTEXT_WEIGHT = 0.05
-MIX = [("qa", 0.50), ("multi", 0.10), ("passkey", 0.12), ("summary", 0.10), ("text", 0.18)]
+MIX = [("qa", 0.40), ("multi", 0.09), ("passkey", 0.11), ("summary", 0.08), ("varied", 0.18),
+       ("text", 0.14)]
 
 
 def level_desc(level: int) -> str:
@@ -55,10 +59,11 @@ def world(rng: random.Random, n_records: int, pool=pools.TRAIN) -> list[rec.Reco
     return b.records
 
 
-def qa_segments(rng: random.Random, n_records: int, n_questions: int) -> list[tuple[str, float]]:
-    records = world(rng, n_records)
-    segs = [(rec.render(rng, pools.TRAIN, records), CONTEXT_WEIGHT)]
-    rels = rec.relations(pools.TRAIN)
+def qa_segments(rng: random.Random, n_records: int, n_questions: int,
+                pool=pools.TRAIN) -> list[tuple[str, float]]:
+    records = world(rng, n_records, pool)
+    segs = [(rec.render(rng, pool, records), CONTEXT_WEIGHT)]
+    rels = rec.relations(pool)
     asked = rng.sample(records, min(n_questions, len(records)))
     for r in asked:
         options = [rel for rel in rels if rel.kind.name == r.kind]
@@ -72,11 +77,12 @@ def qa_segments(rng: random.Random, n_records: int, n_questions: int) -> list[tu
     return segs
 
 
-def multi_segments(rng: random.Random, n_records: int, n_questions: int) -> list[tuple[str, float]]:
+def multi_segments(rng: random.Random, n_records: int, n_questions: int,
+                   pool=pools.TRAIN) -> list[tuple[str, float]]:
     """Two-hop questions: "What is the code of the owner of Oak Farm ?"."""
-    records = world(rng, max(4, n_records))
-    rels = rec.relations(pools.TRAIN)
-    segs = [(rec.render(rng, pools.TRAIN, records), CONTEXT_WEIGHT)]
+    records = world(rng, max(4, n_records), pool)
+    rels = rec.relations(pool)
+    segs = [(rec.render(rng, pool, records), CONTEXT_WEIGHT)]
     n = 0
     for _ in range(40):
         if n >= n_questions:
@@ -104,6 +110,13 @@ def multi_segments(rng: random.Random, n_records: int, n_questions: int) -> list
     return segs
 
 
+def summary_segments(rng: random.Random, n_records: int,
+                     pool=pools.TRAIN) -> list[tuple[str, float]]:
+    records = world(rng, min(n_records, 16), pool)
+    return [(rec.render(rng, pool, records), CONTEXT_WEIGHT), (" Summary:", 0.0),
+            (" " + rec.summary(pool, records) + "\n", 1.0)]
+
+
 class Source:
     """Endless batches for one tokenizer; dev batches are fixed per level."""
 
@@ -123,9 +136,15 @@ class Source:
         if kind == "multi":
             return multi_segments(rng, n_records, rng.randint(1, 4))
         if kind == "summary":
-            records = world(rng, min(n_records, 16))
-            return [(rec.render(rng, pools.TRAIN, records), CONTEXT_WEIGHT), (" Summary:", 0.0),
-                    (" " + rec.summary(pools.TRAIN, records) + "\n", 1.0)]
+            return summary_segments(rng, n_records)
+        if kind == "varied":
+            pool = varied_pool.invent_pool(rng)
+            form = rng.choices(("qa", "multi", "summary"), weights=(0.7, 0.15, 0.15))[0]
+            if form == "multi":
+                return multi_segments(rng, n_records, rng.randint(1, 4), pool)
+            if form == "summary":
+                return summary_segments(rng, n_records, pool)
+            return qa_segments(rng, n_records, rng.randint(2, 6), pool)
         if kind == "passkey":
             ctx = pk.build_passkey(rng, pools.TRAIN, self.filler, rng.randint(40, self.n_ctx - 60),
                                    rng.choice((4, 5, 6)), count_tokens=lambda s: len(self.tok.encode(s)))
