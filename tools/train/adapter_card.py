@@ -47,6 +47,7 @@ def main() -> int:
             if any(c.get("n") for c in cells):
                 rows.append(f"| {split} | {f} | " + " | ".join(
                     f"{c['accuracy']}% (n={c['n']})" if c.get("n") else "-" for c in cells) + " |")
+    families = ", ".join(f"{f.replace('_', ' ')} {round(p * 100)}%" for f, p in train_lcf.FAMILIES)
     match = ck.get("match", 0.0)
     flags = f" --match {match}" if match else ""
     matching = (f", plus {match} x the attention-matching loss (lcf_match.py: in every receiver layer "
@@ -64,8 +65,9 @@ them into {cfg.n_slots} pinned entries in each of the receiver's {len(cfg.receiv
 - Parameters: {n_params:,} ({os.path.getsize(args.gguf) / 1e6:.2f} MB as GGUF, matrices f16).
 - Training: `tools/train/train_lcf.py --sharer {ck['sharer']} --receiver {ck['receiver']}{flags}`, both
   agents frozen, loss = the receiver's cross-entropy on the answer given the imported slots, its
-  own unrelated context and the question{matching}; the suite's train split (facts 50%, multi-fact 30%,
-  passkey 20%; up to 3 questions per episode from the same slots), sharer record counts
+  own context (unrelated, or the sharer's text itself in shared facts) and the question{matching};
+  the suite's train split ({families}; up to 3 questions per episode from the same
+  slots), sharer record counts
   widened by a curriculum (4-6, 4-12, 4-24, then 4-40 records); AdamW, peak rate {peak:.1e}
   after 100 warm-up steps, cosine down to a tenth of it by the end of the time budget.
 - Steps: {ck['step']:,} in {ck['seconds'] / 60:.0f} min on one core of a shared 2-core CPU.

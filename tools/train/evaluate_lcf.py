@@ -23,7 +23,9 @@ import episodes  # noqa: E402
 import handoff  # noqa: E402
 import make_adapter_goldens  # noqa: E402
 
-FAMILIES = ("facts", "multi_fact", "passkey")
+# shared_facts: the receiver read the text already; "none" is its own reading, and an import
+# should not lower it.
+FAMILIES = ("facts", "multi_fact", "passkey", "shared_facts")
 BATCH = 16
 
 

@@ -74,7 +74,8 @@ def main() -> int:
         "",
         "## Training",
         f"- Data: the corpus of tools/corpus (Debian's bible-kjv, fortunes, wordnet glosses, gcide) mixed "
-        f"with the handoff suite's train split (tools/train/data.py: {', '.join(f'{k} {int(p * 100)}%' for k, p in data.MIX)}).",
+        f"with the handoff suite's train split (tools/train/data.py: {', '.join(f'{k} {int(p * 100)}%' for k, p in data.MIX)}"
+        f"; varied: records and questions over pools invented per sample, none of the held-out pool's words).",
         f"- Steps: {st['step']}, tokens seen (padded): {st['tokens'] / 1e6:.1f} M, wall time "
         f"{st['elapsed_s'] / 60:.0f} min on a shared 2-core CPU (one thread).",
         f"- Curriculum level reached: {st['level']} of {data.MAX_LEVEL} ({data.level_desc(st['level'])}).",

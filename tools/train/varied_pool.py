@@ -97,9 +97,10 @@ def _kind(rng: random.Random, index: int, word: str, verb: tuple[str, str], valu
         questions = (f"What does {{s}} {base} ?", f"Which one does {{s}} {base} ?")
         label = third
     else:
-        records = tuple(rng.sample((f"The {word} of {{s}} is {{v}} .", f"{{s}} has {word} {{v}} .",
-                                    f"{word.capitalize()} of {{s}} : {{v}} .",
-                                    f"{{s}} {word} {{v}} .", f"For {{s}} the {word} is {{v}} ."), 3))
+        shapes = (f"The {word} of {{s}} is {{v}} .", f"{{s}} has {word} {{v}} .",
+                  f"{word.capitalize()} of {{s}} : {{v}} .", f"{{s}} {word} {{v}} .",
+                  f"For {{s}} the {word} is {{v}} .")
+        records = tuple(rng.sample(shapes, 3))
         questions = (f"What is the {word} of {{s}} ?", f"Which {word} does {{s}} have ?")
         label = word
     inverse_q: tuple[str, ...] = ()
