@@ -3,11 +3,23 @@
 #include "kernels/softmax.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "kernels/cpu/vec_table.h"
 
 namespace cachewire::kernels {
+namespace {
+
+constexpr float kLn2 = 0.693147180559945f;
+
+int CeilLog2(int64_t n) {
+  int k = 0;
+  while ((int64_t{1} << k) < n) ++k;
+  return k;
+}
+
+}  // namespace
 
 void SoftmaxRows(float* x, int64_t n_rows, int64_t n) {
   if (n_rows <= 0 || n <= 0) return;
@@ -19,7 +31,12 @@ void SoftmaxRows(float* x, int64_t n_rows, int64_t n) {
       std::fill(row, row + n, 0.0f);
       continue;
     }
-    const float sum = vk.exp_sub_sum(row, m, n);
+    // exp(x - max) * 2^-k, k = 24 + ceil(log2 n): the exp gives 0 below 2^-126 (never a
+    // subnormal), so what is left of a row, normalised, is at least 2^-102. The 2^-k cancels in
+    // the normalisation. Past 2^20 the max's float spacing would blur the shift: none there.
+    const float shift =
+        std::fabs(m) < 1048576.0f ? kLn2 * static_cast<float>(24 + CeilLog2(n)) : 0.0f;
+    const float sum = vk.exp_sub_sum(row, m + shift, n);
     vk.scale_mul(row, 1.0f / sum, nullptr, row, n);
   }
 }

@@ -37,7 +37,8 @@ float Max(const float* x, int64_t n) { return *std::max_element(x, x + n); }
 float ExpSubSum(float* x, float m, int64_t n) {
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
-    x[i] = x[i] == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(x[i] - m);
+    const float d = x[i] - m;  // 0 below -87.33654 (-inf included), as the SIMD exp: no subnormals
+    x[i] = d < -87.33654f ? 0.0f : std::exp(d);
     sum += x[i];
   }
   return sum;

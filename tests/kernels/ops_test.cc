@@ -72,6 +72,10 @@ TEST_P(VecTest, ReductionsAndMaps) {
       ASSERT_NEAR(e[i], want, 4e-7 * want + 1e-37) << "x=" << e0[i];
     }
     EXPECT_NEAR(sum, want_sum, 1e-6 * want_sum);
+    // Never a subnormal, on any level: below 2^-126 the exp is 0.
+    std::vector<float> tiny = Random(n, rng, -110.0f, -80.0f);
+    vk().exp_sub_sum(tiny.data(), 0.0f, n);
+    for (float t : tiny) ASSERT_TRUE(t == 0.0f || t >= std::numeric_limits<float>::min()) << t;
     // Gated activations, extremes included.
     std::vector<float> g = Random(n, rng, -12.0f, 12.0f);
     g[0] = -100.0f;
@@ -190,6 +194,35 @@ TEST(SoftmaxTest, RowsWithMasks) {
   std::vector<float> all_masked(3, -std::numeric_limits<float>::infinity());
   SoftmaxRows(all_masked.data(), 1, 3);
   EXPECT_EQ(all_masked[1], 0.0f);
+}
+
+// Weights under 2^-102 are 0 and the rest normal floats, the large ones as exact as before: an
+// LCF encoder's positional pooling puts a band of each row right at the edge of the f32 range.
+TEST(SoftmaxTest, NoSubnormalWeights) {
+  const int64_t n = 2688;
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = double(i) / double(n) - 0.3;
+    x[static_cast<size_t>(i)] = static_cast<float>(-2000.0 * d * d);
+  }
+  const std::vector<float> x0 = x;
+  SoftmaxRows(x.data(), 1, n);
+  double z = 0;
+  for (float v : x0) z += std::exp(double(v) - 0.0);
+  const double kCut = std::ldexp(1.0, -102);
+  int zeroed = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float got = x[static_cast<size_t>(i)];
+    const double want = std::exp(double(x0[static_cast<size_t>(i)])) / z;
+    ASSERT_TRUE(got == 0.0f || got >= kCut) << "i=" << i << " got " << got;
+    if (got == 0.0f) {
+      ++zeroed;
+      ASSERT_LT(want, 2.0 * kCut * double(n)) << "i=" << i;  // under 2^-126 before the scale
+    } else {
+      ASSERT_NEAR(got, want, 1e-5 * want) << "i=" << i;
+    }
+  }
+  EXPECT_GT(zeroed, 0);  // the row reaches far below the cut: some weights must be 0
 }
 
 TEST(ActivationsTest, SwiGluAndGeGluOverThePool) {
