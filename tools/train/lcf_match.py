@@ -11,6 +11,8 @@ log-sum-exp of the scores):
     o_P = softmax(q K_P^T) V_P,  o_T = softmax(q K_T^T) V_T
     loss = mean |o_P - o_T|^2 / mean |o_T|^2 + LSE_WEIGHT * mean (lse_P - lse_T)^2
 
+with the means over the answer's positions, and the question's at QUESTION_WEIGHT.
+
 Each block's keys are rotated where it sits in its own handoff: in a global layer the text from
 position 0 with the queries after it, the pins after the sinks with the queries after the
 receiver's context; in a sliding-window layer both at the ring's last position, one step before
@@ -27,6 +29,10 @@ import handoff
 import kv_forward as kvf
 
 LSE_WEIGHT = 0.1
+# The lookup happens at the answer: from the position that predicts its first token on. The
+# question's own positions (reading the names and kinds) count this much, so that the loss is
+# not an average in which the one lookup that answers is a small part.
+QUESTION_WEIGHT = 0.1
 
 
 def _attend(q: torch.Tensor, q_pos: torch.Tensor, k: torch.Tensor, k_pos: torch.Tensor,
@@ -51,10 +57,11 @@ class TeacherTargets:
     lse: list[torch.Tensor]
     lq: torch.Tensor
     lc: torch.Tensor
+    lqq: torch.Tensor | None = None   # the questions' lengths (None, older shards: no weighting)
 
     def to(self, dtype: torch.dtype) -> "TeacherTargets":
         f = lambda xs: [x.to(dtype) for x in xs]  # noqa: E731
-        return TeacherTargets(f(self.q), f(self.o), f(self.lse), self.lq, self.lc)
+        return TeacherTargets(f(self.q), f(self.o), f(self.lse), self.lq, self.lc, self.lqq)
 
 
 @torch.no_grad()
@@ -87,7 +94,8 @@ def teacher_targets(receiver: handoff.Agent, ctx_rows: list[list[int]], t_rows: 
         outs.append(o_t)
         lses.append(lse_t)
     lc = torch.tensor([len(r) for r in ctx_rows])[owner]
-    return TeacherTargets(queries, outs, lses, lq, lc)
+    lqq = torch.tensor([len(q) for q, _ in qa_rows])
+    return TeacherTargets(queries, outs, lses, lq, lc, lqq)
 
 
 def pin_loss(pins: list[tuple[torch.Tensor, torch.Tensor]], pin_layers: list[int],
@@ -97,7 +105,10 @@ def pin_loss(pins: list[tuple[torch.Tensor, torch.Tensor]], pin_layers: list[int
     lc, lq = target.lc, target.lq
     B, Tq, M = len(lq), int(lq.max()), pins[0][0].shape[2]
     t = torch.arange(Tq)[None, :]
-    q_valid = (t < lq[:, None]).float()[:, None, :]                    # (B, 1, Tq)
+    q_valid = (t < lq[:, None]).float()
+    if target.lqq is not None:
+        q_valid = q_valid * torch.where(t >= (target.lqq - 1)[:, None], 1.0, QUESTION_WEIGHT)
+    q_valid = q_valid[:, None, :]                                       # (B, 1, Tq)
     every_pin = torch.ones(B, M, dtype=torch.bool)
     total = torch.zeros(())
     for (pk, pv), il in zip(pins, pin_layers):
