@@ -3,7 +3,9 @@
 #include "kernels/softmax.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "kernels/cpu/vec_table.h"
@@ -13,17 +15,16 @@ namespace {
 
 constexpr float kLn2 = 0.693147180559945f;
 
-int CeilLog2(int64_t n) {
-  int k = 0;
-  while ((int64_t{1} << k) < n) ++k;
-  return k;
-}
-
 }  // namespace
 
 void SoftmaxRows(float* x, int64_t n_rows, int64_t n) {
   if (n_rows <= 0 || n <= 0) return;
   const cpu_detail::VecKernels& vk = cpu_detail::ActiveVecKernels();
+  // exp(x - max) * 2^-k, k = 24 + ceil(log2 n): the exp gives 0 below 2^-126 (never a
+  // subnormal), so what is left of a row, normalised, is at least 2^-102. The 2^-k cancels in
+  // the normalisation. (bit_width(n - 1) is ceil(log2 n).)
+  const float row_shift =
+      kLn2 * static_cast<float>(24 + std::bit_width(static_cast<uint64_t>(n - 1)));
   for (int64_t r = 0; r < n_rows; ++r) {
     float* row = x + r * n;
     const float m = vk.max(row, n);
@@ -31,11 +32,8 @@ void SoftmaxRows(float* x, int64_t n_rows, int64_t n) {
       std::fill(row, row + n, 0.0f);
       continue;
     }
-    // exp(x - max) * 2^-k, k = 24 + ceil(log2 n): the exp gives 0 below 2^-126 (never a
-    // subnormal), so what is left of a row, normalised, is at least 2^-102. The 2^-k cancels in
-    // the normalisation. Past 2^20 the max's float spacing would blur the shift: none there.
-    const float shift =
-        std::fabs(m) < 1048576.0f ? kLn2 * static_cast<float>(24 + CeilLog2(n)) : 0.0f;
+    // Past 2^20 the max's float spacing would blur the shift: none there.
+    const float shift = std::fabs(m) < 1048576.0f ? row_shift : 0.0f;
     const float sum = vk.exp_sub_sum(row, m + shift, n);
     vk.scale_mul(row, 1.0f / sum, nullptr, row, n);
   }
