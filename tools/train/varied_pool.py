@@ -51,8 +51,10 @@ SYLLABLES = ("ba", "ko", "ri", "ta", "mel", "dor", "vi", "sen", "lu", "gar", "pe
 VALUE_TYPES = ("digits", "date", "person", "place", "words", "words")
 
 
-def heldout_words() -> set[str]:
-    """Every word of the held-out pool but the function words."""
+@functools.lru_cache(maxsize=1)
+def heldout_words() -> frozenset[str]:
+    """Every word of the held-out pool but the function words (a constant: computed once, not
+    per invented pool)."""
     p = pools.HELDOUT
     text = [*p.first_names, *p.last_names, *p.place_heads, *p.place_tails, *p.passkey_records,
             *p.passkey_questions, p.passkey_label]
@@ -62,7 +64,7 @@ def heldout_words() -> set[str]:
         if isinstance(k.value, tuple):
             text += list(k.value)
     words = {w for t in text for w in re.findall(r"[a-z]+", re.sub(r"\{\w\}", " ", t).lower())}
-    return words - FUNCTION_WORDS
+    return frozenset(words - FUNCTION_WORDS)
 
 
 def value_words(text: str, skip: int = 300, take: int = 4000) -> tuple[str, ...]:
@@ -78,7 +80,7 @@ def value_bank() -> tuple[str, ...]:
     return value_words(build_corpus.load_corpus("train"))
 
 
-def invent_name(rng: random.Random, banned: set[str]) -> str:
+def invent_name(rng: random.Random, banned: frozenset[str]) -> str:
     while True:
         word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
         if word.lower() not in banned:
