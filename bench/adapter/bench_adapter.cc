@@ -82,8 +82,9 @@ int Run(const Options& o) {
     }
   }
   const int64_t slots_bytes = (*adapter)->n_slots() * (*adapter)->slot_dim() * 2;
-  std::printf("adapter %s: %lld slots x %lld (%lld bytes as f16), %d thread(s), median of %d\n\n",
-              (*adapter)->name().c_str(), static_cast<long long>((*adapter)->n_slots()),
+  std::printf("adapter %s: %s%lld slots x %lld (%lld bytes as f16), %d thread(s), median of %d\n\n",
+              (*adapter)->name().c_str(), (*adapter)->per_token() ? "up to " : "",
+              static_cast<long long>((*adapter)->n_slots()),
               static_cast<long long>((*adapter)->slot_dim()), static_cast<long long>(slots_bytes),
               o.threads, o.reps);
   std::printf("| sharer tokens | encode ms | decode ms | import ms |\n|---|---|---|---|\n");

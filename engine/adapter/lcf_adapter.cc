@@ -93,6 +93,7 @@ absl::StatusOr<std::unique_ptr<LcfAdapter>> LcfAdapter::FromFile(const gguf::Fil
 const std::string& LcfAdapter::name() const { return impl_->name; }
 const std::string& LcfAdapter::path() const { return impl_->path; }
 int64_t LcfAdapter::n_slots() const { return impl_->w.n_slots; }
+bool LcfAdapter::per_token() const { return impl_->w.per_token; }
 int64_t LcfAdapter::slot_dim() const { return impl_->w.slot_dim; }
 int64_t LcfAdapter::n_params() const { return impl_->n_params; }
 const ModelIdentity& LcfAdapter::sharer() const { return impl_->sharer; }
@@ -117,22 +118,42 @@ absl::StatusOr<std::vector<float>> LcfAdapter::Encode(const model::Model& sharer
 
 // ---- decoder ------------------------------------------------------------------------------
 
-absl::StatusOr<std::vector<std::vector<float>>> LcfAdapter::Decode(std::span<const float> slots) const {
+absl::StatusOr<int64_t> LcfAdapter::SlotCount(size_t n_values) const {
   const LcfWeights& w = impl_->w;
-  const int64_t M = w.n_slots, R = w.slot_dim;
-  if (static_cast<int64_t>(slots.size()) != M * R) {
-    return absl::InvalidArgumentError(gguf::Cat("slots: ", slots.size(), " values, expected n_slots * slot_dim = ", M * R));
+  const int64_t R = w.slot_dim, n = static_cast<int64_t>(n_values);
+  if (!w.per_token && n != w.n_slots * R) {
+    return absl::InvalidArgumentError(
+        gguf::Cat("slots: ", n, " values, expected n_slots * slot_dim = ", w.n_slots * R));
   }
+  if (w.per_token && (n % R != 0 || n < R || n > w.n_slots * R)) {
+    return absl::InvalidArgumentError(gguf::Cat("slots: ", n, " values, expected 1 to ", w.n_slots,
+                                                " slots of slot_dim = ", R));
+  }
+  return n / R;
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> LcfAdapter::Decode(
+    std::span<const float> slots) const {
+  const LcfWeights& w = impl_->w;
+  CW_ASSIGN_OR_RETURN(const int64_t M, SlotCount(slots.size()));
+  const int64_t R = w.slot_dim;
   for (size_t i = 0; i < slots.size(); ++i) {
     if (!std::isfinite(slots[i])) return absl::InvalidArgumentError(gguf::Cat("slots: value ", i, " is not finite"));
   }
   std::vector<float> y(slots.begin(), slots.end()), t(y);
   RmsNormRows(t.data(), w.dec_norm.data(), M, R);
-  std::vector<float> up(static_cast<size_t>(M * w.ff_dim)), down(y.size());
+  std::vector<float> up(static_cast<size_t>(M * w.ff_dim));
   CW_RETURN_IF_ERROR(ApplyAffine(w.dec_up, t.data(), M, up.data()));
   kernels::GeluTanhInPlace(up.data(), static_cast<int64_t>(up.size()));
-  CW_RETURN_IF_ERROR(ApplyAffine(w.dec_down, up.data(), M, down.data()));
-  for (size_t i = 0; i < y.size(); ++i) y[i] += down[i];
+  if (w.per_token) {  // a second GELU layer, read by the heads (lcf_adapter.py)
+    y.resize(up.size());
+    CW_RETURN_IF_ERROR(ApplyAffine(w.dec_mid, up.data(), M, y.data()));
+    kernels::GeluTanhInPlace(y.data(), static_cast<int64_t>(y.size()));
+  } else {
+    std::vector<float> down(y.size());
+    CW_RETURN_IF_ERROR(ApplyAffine(w.dec_down, up.data(), M, down.data()));
+    for (size_t i = 0; i < y.size(); ++i) y[i] += down[i];
+  }
   std::vector<std::vector<float>> layers(static_cast<size_t>(impl_->receiver.n_layer));
   for (size_t j = 0; j < w.receiver_layers.size(); ++j) {
     const Affine& k = w.dec_k[j];
@@ -155,7 +176,7 @@ absl::Status LcfAdapter::Import(const model::Model& receiver, model::Session& se
                                                    hp.n_layer, " layers"));
   }
   CW_ASSIGN_OR_RETURN(std::vector<std::vector<float>> layers, Decode(slots));
-  const int64_t M = impl_->w.n_slots;
+  const int64_t M = static_cast<int64_t>(slots.size()) / impl_->w.slot_dim;
   const int64_t n_k = hp.n_head_kv * hp.head_dim_k;
   std::vector<cache::PinnedKv> pins(static_cast<size_t>(hp.n_layer));
   for (size_t il = 0; il < layers.size(); ++il) {

@@ -18,6 +18,11 @@
 // slots, then per receiver layer a linear map to M (key, value) pairs per kv-head; Import pins
 // them into the receiver session (Session::Pin: after the sinks, or beside a sliding-window
 // layer's ring), atomically.
+// A per-token adapter (cachewire.lcf.per_token) pools nothing: it sends one slot per sharer
+// token, at most M (the first tokens, then those of lowest key norm: token_selection.h), each
+// the sum of its entries' projections, and its decoder (the MLP's GELU activations, no residual,
+// read by the per-layer maps) turns each into the entries the receiver would hold for that
+// token; M is then the most slots, and a summary may have fewer.
 // tools/train/lcf_adapter.py is the same network in torch (golden files check the two agree).
 //
 // Const methods only: one loaded adapter serves concurrent sessions (Encode keeps its scratch
@@ -55,7 +60,8 @@ class LcfAdapter {
 
   const std::string& name() const;   // general.name: the id requests and the router use
   const std::string& path() const;
-  int64_t n_slots() const;           // M
+  int64_t n_slots() const;           // M (per-token: the most)
+  bool per_token() const;            // one slot per sharer token sent
   int64_t slot_dim() const;          // r
   int64_t n_params() const;
   const ModelIdentity& sharer() const;
@@ -66,21 +72,26 @@ class LcfAdapter {
   absl::Status CheckSharer(const ModelIdentity& model) const;
   absl::Status CheckReceiver(const ModelIdentity& model) const;
 
-  // The summary of the session's cache: n_slots * slot_dim floats, slot-major.
+  // The summary of the session's cache: n_slots * slot_dim floats, slot-major (per-token: 1 to
+  // n_slots slots).
   // FailedPrecondition when the session holds no entries; the identity checks are the caller's.
   absl::StatusOr<std::vector<float>> Encode(const model::Model& sharer,
                                             const model::Session& session) const;
 
-  // Decodes `slots` (n_slots * slot_dim) and pins the entries into the session, replacing
-  // earlier pins; on any error the session is unchanged. InvalidArgument for a wrong slot count
-  // or a non-finite value; FailedPrecondition when the session's cache takes no pins (unbounded
-  // policy) or M does not fit its policy.
+  // Decodes `slots` (n_slots * slot_dim; per-token: 1 to n_slots slots) and pins the entries
+  // into the session, replacing earlier pins; on any error the session is unchanged.
+  // InvalidArgument for a wrong slot count or a non-finite value; FailedPrecondition when the
+  // session's cache takes no pins (unbounded policy) or M does not fit its policy.
   absl::Status Import(const model::Model& receiver, model::Session& session,
                       std::span<const float> slots) const;
 
   // The decoder alone: per receiver layer, M x n_head_kv x head_dim keys (un-rotated) then
   // values (tests and goldens).
   absl::StatusOr<std::vector<std::vector<float>>> Decode(std::span<const float> slots) const;
+
+  // The slots in `n_values` floats, or InvalidArgument naming `slots` when it is not a count the
+  // adapter takes (exactly n_slots; per-token: 1 to n_slots).
+  absl::StatusOr<int64_t> SlotCount(size_t n_values) const;
 
  private:
   struct Impl;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <utility>
 
+#include "engine/adapter/token_selection.h"
 #include "engine/adapter/unrotated_rows.h"
 #include "engine/cache/kv_cache.h"
 #include "engine/common/status_macros.h"
@@ -32,6 +33,8 @@ struct LcfEncoder::Scratch {
   std::vector<float> x;        // (I, n): every item's [k; v]
   std::vector<float> inv_rho;  // (I)
   std::vector<float> where;    // (I) the item's token's place in the text, t / T
+  std::vector<int64_t> token;  // (I) per-token adapters: the item's token
+  std::vector<double> key_norm;  // (I) per-token adapters: its key's L2 norm
   std::vector<float> scores;   // (H M, I), then the pooling weights a / rho
   std::vector<float> xg;       // (I, n) products with the Gram matrix, then (H M, n) sums
   std::vector<float> y;        // (H M, r)
@@ -46,16 +49,18 @@ struct LcfEncoder::Scratch {
     for (const auto* v : {&x, &inv_rho, &where, &scores, &xg, &y, &pooled, &keys, &values}) {
       bytes += v->capacity() * sizeof(float);
     }
+    bytes += (token.capacity() + key_norm.capacity()) * sizeof(int64_t);
     if (bytes > kKeptBytes) *this = Scratch();
   }
 };
 
 LcfEncoder::LcfEncoder(const LcfWeights& w)
-    : r_(w.slot_dim), n_slots_(w.n_slots), heads_(w.pool_heads), in_(w.enc_in), out_(w.enc_out),
-      pos_(w.enc_pos) {
+    : per_token_(w.per_token), r_(w.slot_dim), n_slots_(w.n_slots), heads_(w.pool_heads),
+      in_(w.enc_in), prev_(w.enc_prev), out_(w.enc_out), pos_(w.enc_pos) {
   const int64_t R = r_, M = n_slots_, H = heads_, dh = R / H, HM = H * M;
   n_in_ = in_.empty() ? 0 : in_[0].n_in;
   n_kv_heads_ = in_.empty() ? 0 : static_cast<int64_t>(in_[0].b.size()) / R;
+  if (per_token_) return;  // no pooling to fold
   const int64_t n = n_in_;
   // P * g (H M, r): row (h, m) is slot m's query through head h's key projection, scaled for
   // the softmax and by the items' RMS-norm gain.
@@ -120,6 +125,8 @@ absl::Status LcfEncoder::Gather(const model::Model& m, const cache::KvCache& c, 
   s.groups.clear();
   s.x.clear();
   s.where.clear();
+  s.token.clear();
+  s.key_norm.clear();
   const float n_past = static_cast<float>(std::max<int64_t>(1, c.n_past()));
   int64_t first = 0;
   for (int64_t il = 0; il < hp.n_layer; ++il) {
@@ -150,6 +157,16 @@ absl::Status LcfEncoder::Gather(const model::Model& m, const cache::KvCache& c, 
         float* dst = s.x.data() + (first + e) * n;
         std::copy_n(s.keys.data() + e * dk, dk, dst);
         std::copy_n(s.values.data() + e * dv, dv, dst + dk);
+      }
+      if (per_token_) {  // a full cache has no token array: its positions are the tokens
+        for (int64_t j = 0; j < rows; ++j) {
+          const int64_t e = s.rows[static_cast<size_t>(j)];
+          s.token.push_back(view.token != nullptr ? view.token[e] : view.pos[e]);
+          const float* k = s.keys.data() + j * dk;
+          double sq = 0.0;
+          for (int64_t i = 0; i < dk; ++i) sq += double(k[i]) * k[i];
+          s.key_norm.push_back(std::sqrt(sq));
+        }
       }
       s.groups.push_back({il, h, first, rows});
       first += rows;
@@ -245,6 +262,42 @@ absl::StatusOr<std::vector<float>> LcfEncoder::PoolValues(Scratch& s) const {
   return slots;
 }
 
+// Per-token adapters: slot j = sum of W_l x + b_lh over the items of the j-th token sent t,
+// plus W'_l x + b'_lh over those of token t - 1.
+absl::StatusOr<std::vector<float>> LcfEncoder::EncodeTokens(Scratch& s) const {
+  const int64_t R = r_, n = n_in_;
+  const std::vector<int64_t> sent = SelectTokens(s.token, s.key_norm, n_slots_);
+  std::vector<float> slots(sent.size() * static_cast<size_t>(R), 0.0f);
+  auto slot_of = [&](int64_t token) -> int64_t {
+    const auto at = std::lower_bound(sent.begin(), sent.end(), token);
+    return at != sent.end() && *at == token ? at - sent.begin() : -1;
+  };
+  std::vector<int64_t> slots_to;  // per picked item of a group: the slot it adds to
+  for (const Scratch::Group& g : s.groups) {
+    for (const bool previous : {false, true}) {
+      s.keys.clear();  // reused: the picked items' [k; v] rows
+      slots_to.clear();
+      for (int64_t i = g.first; i < g.first + g.n; ++i) {
+        const int64_t slot = slot_of(s.token[static_cast<size_t>(i)] + (previous ? 1 : 0));
+        if (slot < 0) continue;
+        slots_to.push_back(slot);
+        s.keys.insert(s.keys.end(), s.x.begin() + i * n, s.x.begin() + (i + 1) * n);
+      }
+      if (slots_to.empty()) continue;
+      const int64_t rows = static_cast<int64_t>(slots_to.size());
+      s.values.resize(static_cast<size_t>(rows * R));
+      const Affine& a = (previous ? prev_ : in_)[static_cast<size_t>(g.layer)];
+      CW_RETURN_IF_ERROR(ApplyAffine(a, s.keys.data(), rows, s.values.data(), g.head));
+      for (int64_t j = 0; j < rows; ++j) {
+        float* dst = slots.data() + slots_to[static_cast<size_t>(j)] * R;
+        const float* src = s.values.data() + j * R;
+        for (int64_t c = 0; c < R; ++c) dst[c] += src[c];
+      }
+    }
+  }
+  return slots;
+}
+
 void LcfEncoder::AddPositionBias(const float* where, int64_t n_items, float* scores) const {
   const int64_t M = n_slots_;
   for (int64_t h = 0; h < heads_; ++h) {
@@ -266,6 +319,7 @@ absl::StatusOr<std::vector<float>> LcfEncoder::Encode(const model::Model& sharer
   thread_local Scratch scratch;
   absl::StatusOr<std::vector<float>> slots = [&]() -> absl::StatusOr<std::vector<float>> {
     CW_RETURN_IF_ERROR(Gather(sharer, cache, scratch));
+    if (per_token_) return EncodeTokens(scratch);
     CW_RETURN_IF_ERROR(Score(scratch));
     const int64_t I = static_cast<int64_t>(scratch.inv_rho.size());
     if (!pos_.empty()) AddPositionBias(scratch.where.data(), I, scratch.scores.data());

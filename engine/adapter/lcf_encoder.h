@@ -14,6 +14,10 @@
 // each entry to r first: 4x less at the agents' sizes (n = 64, r = 256, H M = 128), the same
 // function up to rounding (tools/train/lcf_adapter.py encode_folded is the torch twin; the golden
 // files come from the plain encode).
+//
+// A per-token adapter (LcfWeights::per_token) pools nothing: its slot for each sharer token sent
+// (token_selection.h) is the sum of W_l x + b_lh over that token's entries, plus that of
+// W'_l x + b'_lh (enc.prev) over its predecessor's.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +40,8 @@ class LcfEncoder {
   // Folds the weights once; `w` is read here only.
   explicit LcfEncoder(const LcfWeights& w);
 
-  // M * r slot values, slot-major. FailedPrecondition when the cache holds no entry to read.
+  // M * r slot values, slot-major (per-token: one slot per token sent, at most M, in text
+  // order). FailedPrecondition when the cache holds no entry to read.
   // Thread-safe (scratch is per thread); the cache must not change during the call.
   absl::StatusOr<std::vector<float>> Encode(const model::Model& sharer,
                                             const cache::KvCache& cache) const;
@@ -46,11 +51,14 @@ class LcfEncoder {
   absl::Status Gather(const model::Model& m, const cache::KvCache& c, Scratch& s) const;
   absl::Status Score(Scratch& s) const;  // scores and 1 / rho per item
   absl::StatusOr<std::vector<float>> PoolValues(Scratch& s) const;
+  absl::StatusOr<std::vector<float>> EncodeTokens(Scratch& s) const;
   // scores (H M, I) -= p_h (where_i - (m + 0.5) / M)^2 (positional pooling).
   void AddPositionBias(const float* where, int64_t n_items, float* scores) const;
 
+  bool per_token_ = false;
   int64_t r_ = 0, n_slots_ = 0, heads_ = 0, n_in_ = 0, n_kv_heads_ = 0;
   std::vector<Affine> in_;          // per sharer layer: W_l (r, n), b (n_kv_heads, r)
+  std::vector<Affine> prev_;        // per-token: the previous token's, the same shapes
   std::vector<float> score_w_;      // per layer: A_l (H M, n)
   std::vector<float> score_b_;      // per (layer, kv-head): c_lh (H M)
   std::vector<float> gram_;         // per layer: W_l^T W_l / r (n, n)

@@ -21,11 +21,16 @@ namespace cachewire::adapter {
 inline constexpr float kLcfNormEps = 1e-6f;
 
 struct LcfWeights {
-  int64_t n_slots = 0;     // M
+  // Per-token adapters (cachewire.lcf.per_token) send one slot per sharer token, n_slots the
+  // most, and have no pooling tensors (enc.norm, enc.query, enc.pool_*, enc.out, enc.pos).
+  bool per_token = false;
+  int64_t n_slots = 0;     // M (per-token: the most slots)
   int64_t slot_dim = 0;    // r
   int64_t pool_heads = 0;  // divides r
   int64_t ff_dim = 0;
   std::vector<Affine> enc_in;        // per sharer layer: (r, dk + dv), bias (n_head_kv, r)
+  std::vector<Affine> enc_prev;      // per-token adapters: the same, for the previous token
+  // Pooling adapters only:
   std::vector<float> enc_norm;       // (r)
   std::vector<float> enc_query;      // (M, r)
   Affine pool_k, pool_v;             // (r, r), no bias
@@ -33,9 +38,10 @@ struct LcfWeights {
   std::vector<float> enc_pos;        // (pool_heads) positional pooling precisions; empty: none
   std::vector<float> dec_norm;       // (r)
   Affine dec_up;                     // (ff, r)
-  Affine dec_down;                   // (r, ff)
+  Affine dec_down;                   // (r, ff); per-token adapters have none
+  Affine dec_mid;                    // (ff, ff); per-token adapters only
   std::vector<int64_t> receiver_layers;  // layers that take pins, ascending
-  std::vector<Affine> dec_k, dec_v;      // per such layer: (n_head_kv * d, r)
+  std::vector<Affine> dec_k, dec_v;      // per such layer: (n_head_kv * d, r; per-token: ff)
 };
 
 // InvalidArgument naming the file and the key or tensor for anything missing, mistyped or of

@@ -40,8 +40,14 @@ absl::Status ExportSummaryReactor::Encode(scheduler::Sequence& sequence) {
   encode_seconds_ =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!slots.ok()) return slots.status();
-  auto chunks = SplitSummary({adapter_->name(), adapter_->n_slots(), adapter_->slot_dim()},
-                             *slots, slots_per_chunk_);
+  // A per-token adapter's summary has as many slots as tokens it sent.
+  auto n_slots = adapter_->SlotCount(slots->size());
+  if (!n_slots.ok()) {
+    return absl::InternalError(Cat("adapter '", adapter_->name(), "': the encoder gave ",
+                                   slots->size(), " values: ", n_slots.status().message()));
+  }
+  auto chunks = SplitSummary({adapter_->name(), *n_slots, adapter_->slot_dim()}, *slots,
+                             slots_per_chunk_);
   if (!chunks.ok()) return chunks.status();
   if (chunks->empty()) {
     return absl::InternalError(Cat("adapter '", adapter_->name(), "': a summary of no slots"));

@@ -2,7 +2,8 @@
 // reactor checks the request (session, adapter, this worker being the adapter's sharer) and
 // queues a session task that runs the LCF encoder on the session's cache and splits the slots
 // into f16 chunks, which are then written one at a time. A summary is small (n_slots x
-// slot_dim x 2 bytes: 16 KiB at 32 x 256), so holding it whole until written costs little.
+// slot_dim x 2 bytes: at most 16 KiB at 128 x 64), so holding it whole until written costs
+// little.
 #pragma once
 
 #include <grpcpp/grpcpp.h>

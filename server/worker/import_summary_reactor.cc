@@ -29,7 +29,8 @@ absl::Status ImportSummaryReactor::Begin(const cachewire::v1::SummaryChunk& chun
             "summary pins entries, which takes a bounded cache (open the session with "
             "cache_policy.bounded)"));
   }
-  assembler_.emplace(SummaryShape{adapter_->name(), adapter_->n_slots(), adapter_->slot_dim()},
+  assembler_.emplace(SummaryShape{adapter_->name(), adapter_->n_slots(), adapter_->slot_dim(),
+                                  adapter_->per_token()},
                      session_->id);
   return absl::OkStatus();
 }
@@ -39,7 +40,8 @@ absl::Status ImportSummaryReactor::Submit() {
   return SubmitApply(
       [this](scheduler::Sequence& sequence) { return Import(sequence); },
       [this](const scheduler::JobResult& result) {
-        response_->set_slots_imported(adapter_->n_slots());
+        response_->set_slots_imported(static_cast<int64_t>(slots_.size()) /
+                                      adapter_->slot_dim());
         FillCacheStats(result.cache, response_->mutable_cache());
         response_->set_queue_ms(result.queue_seconds * 1e3);
         response_->set_import_ms(import_seconds_ * 1e3);

@@ -62,8 +62,17 @@ absl::Status SummaryAssembler::Add(const cachewire::v1::SummaryChunk& c) {
     return invalid("adapter", Cat("'", c.adapter(), "' differs from the stream's '",
                                   shape_.adapter, "'"));
   }
-  if (c.n_slots() != shape_.n_slots) {
-    return invalid("n_slots", Cat("adapter '", shape_.adapter, "' has ", shape_.n_slots,
+  if (shape_.per_token && next_seq_ == 0) {  // the stream declares its count
+    if (c.n_slots() < 1 || c.n_slots() > shape_.n_slots) {
+      return invalid("n_slots", Cat("adapter '", shape_.adapter, "' takes 1 to ",
+                                    shape_.n_slots, " slots, got ", c.n_slots()));
+    }
+    shape_.n_slots = c.n_slots();
+    slots_.resize(static_cast<size_t>(shape_.n_slots * shape_.slot_dim));
+  } else if (c.n_slots() != shape_.n_slots) {
+    return invalid("n_slots", Cat(shape_.per_token ? "the stream declared " : "adapter '",
+                                  shape_.per_token ? "" : shape_.adapter,
+                                  shape_.per_token ? "" : "' has ", shape_.n_slots,
                                   " slots, got ", c.n_slots()));
   }
   if (c.slot_dim() != shape_.slot_dim) {

@@ -19,8 +19,11 @@ namespace cachewire::server::worker {
 
 struct SummaryShape {
   std::string adapter;  // the adapter's name
-  int64_t n_slots = 0;
+  int64_t n_slots = 0;  // per_token: the most a stream may declare
   int64_t slot_dim = 0;
+  // A per-token adapter's summary has one slot per sharer token sent: its first chunk declares
+  // the count (1 to n_slots) and every later chunk repeats it.
+  bool per_token = false;
 };
 
 // Default and largest ExportSummaryRequest.slots_per_chunk.
@@ -47,7 +50,7 @@ class SummaryAssembler {
   std::vector<float> TakeSlots() { return std::move(slots_); }
 
  private:
-  const SummaryShape shape_;
+  SummaryShape shape_;  // per_token: n_slots becomes the count the first chunk declares
   const std::string session_id_;
   std::vector<float> slots_;  // (n_slots, slot_dim)
   int64_t next_seq_ = 0;

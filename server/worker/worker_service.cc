@@ -44,6 +44,7 @@ void FillAdapterInfo(const ServedAdapter& served, cachewire::v1::WorkerAdapter* 
   if (served.lcf) {  // a C2C fuser moves entries, not slots: 0 and 0
     out->set_n_slots(served.lcf->n_slots());
     out->set_slot_dim(served.lcf->slot_dim());
+    out->set_per_token(served.lcf->per_token());
   }
   out->set_path(ValidUtf8(served.path()));
 }

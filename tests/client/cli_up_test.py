@@ -81,10 +81,13 @@ def main():
             stats = run(cli, env, "stats").stdout
             if not re.search(r"^planner\s+serving\s+1\s+1", stats, re.M):
                 fail("stats output: %r" % stats)
-            # deploy/local.yaml configures the LCF adapters (32 slots x 256, f16) and the C2C
-            # fusers; a fusion needs both sessions to hold the same text, which these do not.
+            # deploy/local.yaml configures the LCF adapters (per-token: one slot of 64 f16 values
+            # per sharer token sent, at most 128) and the C2C fusers; a fusion needs both
+            # sessions to hold the same text, which these do not.
             lcf = run(cli, env, "handoff", sharer.group(1), receiver.group(1), "--mode", "lcf")
-            if not re.search(r"bytes moved: 16384\b", lcf.stdout):
+            slots = re.search(r"^slots: (\d+)$", lcf.stdout, re.M)
+            if not slots or not 1 <= int(slots.group(1)) <= 128 or \
+                    f"bytes moved: {int(slots.group(1)) * 64 * 2}\n" not in lcf.stdout:
                 fail("LCF handoff output: %r" % lcf.stdout)
             refused = run(cli, env, "handoff", sharer.group(1), receiver.group(1), "--mode", "c2c",
                           check=False)

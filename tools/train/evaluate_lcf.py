@@ -32,8 +32,10 @@ BATCH = 16
 @torch.no_grad()
 def accuracy(adapter, sharer, receiver, eps, mode: str) -> tuple[float, int]:
     hits, n = 0, 0
-    for i in range(0, len(eps), BATCH):
-        chunk = [e for e in eps[i:i + BATCH] if len(handoff.context_ids(sharer, e.sharer_context)) <= sharer.n_ctx]
+    # A per-token adapter's episodes send different numbers of slots: one at a time.
+    batch = 1 if mode == "lcf" and adapter.c.per_token else BATCH
+    for i in range(0, len(eps), batch):
+        chunk = [e for e in eps[i:i + batch] if len(handoff.context_ids(sharer, e.sharer_context)) <= sharer.n_ctx]
         if not chunk:
             continue
         qa = [handoff.question_ids(receiver, e.question, e.answer) for e in chunk]

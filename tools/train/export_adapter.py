@@ -3,7 +3,7 @@ identity so that cachewire refuses it for any other pair (engine/adapter/model_i
 
   export_adapter.py CHECKPOINT OUT.gguf                  a trained adapter (train_lcf.py)
   export_adapter.py --random --sharer A.gguf --receiver B.gguf OUT.gguf [--slots 4 --slot-dim 32]
-                                                          random weights (tests, goldens)
+                    [--per-token]                         random weights (tests, goldens)
 Weight matrices are stored f16, biases and norms f32.
 """
 from __future__ import annotations
@@ -68,12 +68,14 @@ def pinnable_layers(ident: dict) -> list[int]:
     return list(range(ident["n_layer"]))
 
 
-def config_for(sharer: dict, receiver: dict, slots: int, slot_dim: int) -> lcf_adapter.LcfConfig:
+def config_for(sharer: dict, receiver: dict, slots: int, slot_dim: int,
+               per_token: bool = False) -> lcf_adapter.LcfConfig:
     return lcf_adapter.LcfConfig(
         sharer_layers=[sharer["head_dim_k"] + sharer["head_dim_v"]] * sharer["n_layer"],
         sharer_kv_heads=sharer["n_head_kv"],
         receiver_kv=(receiver["n_head_kv"], receiver["head_dim_k"], receiver["head_dim_v"]),
-        receiver_layers=pinnable_layers(receiver), n_slots=slots, slot_dim=slot_dim, pos_pool=True)
+        receiver_layers=pinnable_layers(receiver), n_slots=slots, slot_dim=slot_dim,
+        pos_pool=not per_token, per_token=per_token, pool_heads=1 if per_token else 4)
 
 
 def write(adapter: lcf_adapter.LcfAdapter, sharer: dict, receiver: dict, out: str, name: str) -> None:
@@ -86,6 +88,8 @@ def write(adapter: lcf_adapter.LcfAdapter, sharer: dict, receiver: dict, out: st
     w.add("cachewire.lcf.slot_dim", U32(c.slot_dim))
     w.add("cachewire.lcf.pool_heads", U32(c.pool_heads))
     w.add("cachewire.lcf.ff_dim", U32(c.ff_mult * c.slot_dim))
+    if c.per_token:   # one slot per sharer token sent, n_slots the most (lcf_adapter.py)
+        w.add("cachewire.lcf.per_token", True)
     for side, ident in (("sharer", sharer), ("receiver", receiver)):
         for k, v in ident.items():
             w.add(f"cachewire.{side}.{k}", U32(v) if isinstance(v, int) else v)
@@ -144,21 +148,24 @@ def main() -> int:
     ap.add_argument("--slots", type=int, default=4)
     ap.add_argument("--slot-dim", type=int, default=32)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--per-token", action="store_true", help="a per-token adapter (no pooling)")
     ap.add_argument("--name", default=None)
     args = ap.parse_args()
     out = args.paths[-1]
     if args.random:
         sharer, receiver = identity(args.sharer), identity(args.receiver)
         torch.manual_seed(args.seed)
-        adapter = lcf_adapter.LcfAdapter(config_for(sharer, receiver, args.slots, args.slot_dim))
+        adapter = lcf_adapter.LcfAdapter(config_for(sharer, receiver, args.slots, args.slot_dim,
+                                                    args.per_token))
         with torch.no_grad():  # non-trivial norms and biases, so tests see every term
             for t in adapter.parameters():
                 if t.dim() == 1 or t.shape[0] == 1:
                     t.copy_(1.0 + 0.3 * torch.randn_like(t)) if t.dim() == 1 else t.normal_(0, 0.3)
-            # Positional precisions of the trained scale (up to 4 M^2), the last head global.
-            m = adapter.c.n_slots
-            adapter.enc_pos.copy_(4.0 * m * m * torch.rand_like(adapter.enc_pos))
-            adapter.enc_pos[-1] = 0.0
+            if not args.per_token:
+                # Positional precisions of the trained scale (up to 4 M^2), the last head global.
+                m = adapter.c.n_slots
+                adapter.enc_pos.copy_(4.0 * m * m * torch.rand_like(adapter.enc_pos))
+                adapter.enc_pos[-1] = 0.0
         name = args.name or f"{sharer['name']}--{receiver['name']}.random"
     else:
         adapter, ck = load_checkpoint(args.paths[0])

@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import agents  # noqa: E402
 import kv_forward as kvf  # noqa: E402
+import lcf_adapter  # noqa: E402
 import models  # noqa: E402
 import tokenizers as toks  # noqa: E402
 import train  # noqa: E402
@@ -80,8 +81,17 @@ def round_f16(x: torch.Tensor) -> torch.Tensor:
 
 
 def sharer_slots(adapter, sharer: Agent, rows: list[list[int]]) -> torch.Tensor:
+    """(B, M, r) slots, rounded as the wire rounds them. A per-token adapter sends the tokens
+    lcf_adapter.select_tokens picks, so its rows must send as many (one row, say)."""
     lengths = torch.tensor([len(r) for r in rows])
-    return round_f16(adapter.encode_folded(sharer_entries(sharer, rows), lengths))
+    entries = sharer_entries(sharer, rows)
+    if adapter.c.per_token:
+        z = adapter.encode_tokens(entries)
+        sent = [lcf_adapter.select_tokens(entries, b, adapter.c.n_slots) for b in range(len(rows))]
+        if len({len(s) for s in sent}) != 1:
+            raise ValueError("per-token slots: rows send different numbers of tokens")
+        return round_f16(torch.stack([z[b, s] for b, s in enumerate(sent)]))
+    return round_f16(adapter.encode_folded(entries, lengths))
 
 
 def receiver_answer(receiver: Agent, ctx_rows: list[list[int]], qa_rows: list[tuple[list[int], list[int]]],

@@ -11,8 +11,19 @@ may keep different entries under L2 eviction, so each is an item of its own):
         - p_h (t / T - (m + 0.5) / M)^2     t: the entry's token index, T: the tokens shared
     so slot m leans on the m-th stretch of the text. Without it the learned queries can only
     select by content, and records alike in kind (every "X code N") blur into every slot.
+Per-token encoder (per_token: no pooling), one slot per sharer token t sent:
+    z_t = sum over the (layer l, kv-head h) entries of token t the encoder reads of W_l x + b_l[h]
+        + the same over token t - 1's entries with enc.prev (W'_l, b'_l[h])
+    a layer that no longer holds a token (a sliding-window layer's older tokens, an evicted
+    entry) adds nothing, and its bias tells the decoder which layers spoke. Tokens sent: the first
+    N_SINK, then those of lowest mean key L2 norm (CACHE.md's compression), up to n_slots, in
+    text order (select_tokens). The decoder then translates each token's slot into the entries
+    the receiver would hold for it had it read the text (train_lcf_tokens.py).
 Decoder (receiver side), on the f16 slots z (M, r):
     y = z + dec.down(gelu_tanh(dec.up(rmsnorm(z) * dec.norm)))
+    (per-token adapters: y = gelu_tanh(dec.mid(gelu_tanh(dec.up(rmsnorm(z) * dec.norm)))), ff
+    wide, no dec.down: a narrow slot, r = 64, must still decode into every layer's entries, and
+    heads reading r values could give only r independent outputs for all the layers)
     per receiver layer l that takes pins: k = dec.k.l(y), v = dec.v.l(y)   (M, Hkv, D) each
     keys un-rotated: the receiver's cache rotates them for the positions they are pinned at.
 """
@@ -26,6 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 NORM_EPS = 1e-6
+N_SINK = 4    # per-token adapters always send the first tokens (CachePolicy.n_sink)
 
 
 @dataclass
@@ -39,6 +51,7 @@ class LcfConfig:
     pool_heads: int = 4
     ff_mult: int = 2
     pos_pool: bool = False         # enc.pos: positional pooling (above)
+    per_token: bool = False        # one slot per sharer token sent, n_slots the most (above)
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -68,24 +81,44 @@ class LcfAdapter(nn.Module):
         self.c = c
         r, M = c.slot_dim, c.n_slots
         self.enc_in = nn.ModuleList(ItemProjection(n, c.sharer_kv_heads, r) for n in c.sharer_layers)
-        self.enc_norm = nn.Parameter(torch.ones(r))
-        self.enc_query = nn.Parameter(torch.randn(M, r) / math.sqrt(r))
-        self.enc_pool_k = nn.Linear(r, r, bias=False)
-        self.enc_pool_v = nn.Linear(r, r, bias=False)
-        self.enc_out = nn.Linear(r, r)
+        if c.per_token:
+            self.enc_prev = nn.ModuleList(ItemProjection(n, c.sharer_kv_heads, r) for n in c.sharer_layers)
+        else:
+            self.enc_norm = nn.Parameter(torch.ones(r))
+            self.enc_query = nn.Parameter(torch.randn(M, r) / math.sqrt(r))
+            self.enc_pool_k = nn.Linear(r, r, bias=False)
+            self.enc_pool_v = nn.Linear(r, r, bias=False)
+            self.enc_out = nn.Linear(r, r)
         self.dec_norm = nn.Parameter(torch.ones(r))
         self.dec_up = nn.Linear(r, c.ff_mult * r)
-        self.dec_down = nn.Linear(c.ff_mult * r, r)
+        if c.per_token:
+            self.dec_mid = nn.Linear(c.ff_mult * r, c.ff_mult * r)
+        else:
+            self.dec_down = nn.Linear(c.ff_mult * r, r)
         hkv, dk, dv = c.receiver_kv
-        self.dec_k = nn.ModuleList(nn.Linear(r, hkv * dk) for _ in c.receiver_layers)
-        self.dec_v = nn.ModuleList(nn.Linear(r, hkv * dv) for _ in c.receiver_layers)
-        if c.pos_pool:
+        width = c.ff_mult * r if c.per_token else r   # what the heads read
+        self.dec_k = nn.ModuleList(nn.Linear(width, hkv * dk) for _ in c.receiver_layers)
+        self.dec_v = nn.ModuleList(nn.Linear(width, hkv * dv) for _ in c.receiver_layers)
+        if c.pos_pool and not c.per_token:
             # All heads but the last start local (a slot's own stretch: -2 one slot-width away,
             # -8 two); the last starts global. Learned from there.
             # (Registered last: the other parameters draw the same initial values as without.)
             p = torch.full((c.pool_heads,), 2.0 * M * M)
             p[-1] = 0.0
             self.enc_pos = nn.Parameter(p)
+
+    # ---- per-token encoder ----------------------------------------------------------------
+    def encode_tokens(self, entries: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """entries as for encode(). Returns every token's slot (B, N, r) (select_tokens picks
+        the ones sent)."""
+        z = 0.0
+        for proj, prev, (k, v, ok) in zip(self.enc_in, self.enc_prev, entries):
+            x = torch.cat((k, v), dim=-1)                                # (B, Hkv, N, n)
+            held = ok[:, None, :, None].to(x.dtype)
+            z = z + (proj(x) * held).sum(1)
+            p = (prev(x) * held).sum(1)                                  # token t's, for t + 1
+            z = z + F.pad(p, (0, 0, 1, 0))[:, :-1]
+        return z
 
     # ---- encoder --------------------------------------------------------------------------
     def encode(self, entries: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
@@ -177,7 +210,11 @@ class LcfAdapter(nn.Module):
     # ---- decoder --------------------------------------------------------------------------
     def decode(self, slots: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """slots (B, M, r) -> per pinned receiver layer (k, v), each (B, Hkv, M, D), keys plain."""
-        y = slots + self.dec_down(F.gelu(self.dec_up(rms(slots, self.dec_norm)), approximate="tanh"))
+        h = F.gelu(self.dec_up(rms(slots, self.dec_norm)), approximate="tanh")
+        if self.c.per_token:
+            y = F.gelu(self.dec_mid(h), approximate="tanh")
+        else:
+            y = slots + self.dec_down(h)
         B, M, _ = y.shape
         hkv, dk, dv = self.c.receiver_kv
         out = []
@@ -192,6 +229,23 @@ class LcfAdapter(nn.Module):
         t: dict[str, torch.Tensor] = {}
         for il, lin in enumerate(self.enc_in):
             t[f"enc.in.{il}.weight"], t[f"enc.in.{il}.bias"] = lin.weight, lin.bias
+        if self.c.per_token:
+            for il, lin in enumerate(self.enc_prev):
+                t[f"enc.prev.{il}.weight"], t[f"enc.prev.{il}.bias"] = lin.weight, lin.bias
+        else:
+            self._pooling_tensors(t)
+        t["dec.norm.weight"] = self.dec_norm
+        t["dec.up.weight"], t["dec.up.bias"] = self.dec_up.weight, self.dec_up.bias
+        if self.c.per_token:
+            t["dec.mid.weight"], t["dec.mid.bias"] = self.dec_mid.weight, self.dec_mid.bias
+        else:
+            t["dec.down.weight"], t["dec.down.bias"] = self.dec_down.weight, self.dec_down.bias
+        for lk, lv, il in zip(self.dec_k, self.dec_v, self.c.receiver_layers):
+            t[f"dec.k.{il}.weight"], t[f"dec.k.{il}.bias"] = lk.weight, lk.bias
+            t[f"dec.v.{il}.weight"], t[f"dec.v.{il}.bias"] = lv.weight, lv.bias
+        return t
+
+    def _pooling_tensors(self, t: dict[str, torch.Tensor]) -> None:
         t["enc.norm.weight"] = self.enc_norm
         t["enc.query.weight"] = self.enc_query
         t["enc.pool_k.weight"] = self.enc_pool_k.weight
@@ -199,13 +253,28 @@ class LcfAdapter(nn.Module):
         t["enc.out.weight"], t["enc.out.bias"] = self.enc_out.weight, self.enc_out.bias
         if self.c.pos_pool:
             t["enc.pos.weight"] = self.enc_pos
-        t["dec.norm.weight"] = self.dec_norm
-        t["dec.up.weight"], t["dec.up.bias"] = self.dec_up.weight, self.dec_up.bias
-        t["dec.down.weight"], t["dec.down.bias"] = self.dec_down.weight, self.dec_down.bias
-        for lk, lv, il in zip(self.dec_k, self.dec_v, self.c.receiver_layers):
-            t[f"dec.k.{il}.weight"], t[f"dec.k.{il}.bias"] = lk.weight, lk.bias
-            t[f"dec.v.{il}.weight"], t[f"dec.v.{il}.bias"] = lv.weight, lv.bias
-        return t
+
+
+def select_tokens(entries: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], row: int,
+                  most: int) -> torch.Tensor:
+    """The tokens a per-token encoder sends for batch row `row`, ascending: of those some layer
+    holds, the first N_SINK, then the rest by lowest mean key L2 norm (over the (layer, kv-head)
+    entries holding the token; ties to the earlier token), `most` in all. The engine's
+    LcfEncoder applies the same rule (norms summed in double, as here)."""
+    total, count = 0.0, 0.0
+    for k, _, ok in entries:
+        held = ok[row].double()                                      # (N)
+        total = total + (k[row].double().norm(dim=-1) * held[None, :]).sum(0)
+        count = count + held * k.shape[1]
+    held = torch.nonzero(count > 0).flatten()
+    if len(held) <= most:
+        return held
+    sinks = held[held < N_SINK][:most]
+    rest = held[held >= N_SINK]
+    mean = (total[rest] / count[rest]).tolist()
+    order = sorted(range(len(rest)), key=lambda i: (mean[i], int(rest[i])))
+    chosen = rest[torch.tensor(order[:most - len(sinks)], dtype=torch.long)]
+    return torch.cat((sinks, chosen)).sort().values
 
 
 def n_params(m: nn.Module) -> int:

@@ -39,7 +39,8 @@ def load_adapter_file(path: str) -> tuple[lcf_adapter.LcfAdapter, dict, dict, st
     md = r.metadata
     sharer, receiver = export_adapter.identities_in(r)
     cfg = export_adapter.config_for(sharer, receiver, int(md["cachewire.lcf.n_slots"]),
-                                    int(md["cachewire.lcf.slot_dim"]))
+                                    int(md["cachewire.lcf.slot_dim"]),
+                                    bool(md.get("cachewire.lcf.per_token", False)))
     cfg.pool_heads = int(md["cachewire.lcf.pool_heads"])
     cfg.ff_mult = int(md["cachewire.lcf.ff_dim"]) // cfg.slot_dim
     cfg.pos_pool = "enc.pos.weight" in r.tensors
@@ -55,7 +56,12 @@ def golden(path: str) -> str:
     test = os.path.join(agents.REPO, "tools", "suite", "data", "test.jsonl")
     ep = next(e for e in episodes.load_episodes(test) if e.family == "facts")
     s_ids = handoff.context_ids(sharer, ep.sharer_context)
-    slots = adapter.encode(handoff.sharer_entries(sharer, [s_ids]), torch.tensor([len(s_ids)]))
+    entries = handoff.sharer_entries(sharer, [s_ids])
+    if adapter.c.per_token:
+        sent = lcf_adapter.select_tokens(entries, 0, adapter.c.n_slots)
+        slots = adapter.encode_tokens(entries)[:, sent]
+    else:
+        slots = adapter.encode(entries, torch.tensor([len(s_ids)]))
     slots16 = slots.half().float()
     pins = adapter.decode(slots16)
     c_ids = handoff.context_ids(receiver, ep.receiver_context)
@@ -68,7 +74,7 @@ def golden(path: str) -> str:
     doc = {
         "adapter": os.path.relpath(path, agents.REPO), "sharer": s_id["name"], "receiver": r_id["name"],
         "episode": ep.id, "sharer_ids": s_ids, "receiver_ids": c_ids, "qa_ids": q + a,
-        "n_slots": adapter.c.n_slots, "slot_dim": adapter.c.slot_dim,
+        "n_slots": int(slots.shape[1]), "slot_dim": adapter.c.slot_dim,
         "slots": flat(slots[0]),
         # pins per layer as the decoder lays them out: (M, n_head_kv, head_dim)
         "pins": {str(il): {"k": flat(k[0].transpose(0, 1)), "v": flat(v[0].transpose(0, 1))}

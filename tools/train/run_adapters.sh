@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Trains, exports, evaluates and documents the adapters between the shipped agents, both
 # directions side by side (one process per core):
-#   bash tools/train/run_adapters.sh [LCF_MINUTES [C2C_MINUTES]]     (defaults 22 and 12)
-# Per direction: the LCF adapter for LCF_MINUTES, then the C2C fuser for C2C_MINUTES. Needs only
+#   bash tools/train/run_adapters.sh [LCF_MINUTES [C2C_MINUTES]]     (defaults 18 and 12)
+# Per direction: the per-token LCF adapter (train_lcf_tokens.py) for LCF_MINUTES, then the C2C
+# fuser for C2C_MINUTES. Needs only
 # the shipped agents (models/*.gguf): each one's tokenizer is read from its file. Writes
 # models/adapters/<sharer>--<receiver>.{lcf,c2c}.gguf with a card beside each, then refreshes the
-# test fixtures and golden files tied to them (refresh_fixtures.sh). A cut run resumes from
-# build/train/{lcf,c2c}-<sharer>-<receiver>/checkpoint.pt.
+# test fixtures and golden files tied to them (refresh_fixtures.sh). A cut C2C run resumes from
+# build/train/c2c-<sharer>-<receiver>/checkpoint.pt (the LCF fit starts over: minutes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-LCF_MINUTES="${1:-22}"
+LCF_MINUTES="${1:-18}"
 C2C_MINUTES="${2:-12}"
 PY=/usr/bin/python3
 source tools/train/blas_env.sh
@@ -18,7 +19,8 @@ mkdir -p models/adapters
 one_direction() {
   local lcf_dir="build/train/lcf-$1-$2" c2c_dir="build/train/c2c-$1-$2"
   local lcf="models/adapters/$1--$2.lcf.gguf" c2c="models/adapters/$1--$2.c2c.gguf"
-  $PY tools/train/train_lcf.py --sharer "$1" --receiver "$2" --minutes "$LCF_MINUTES" --match 1.0
+  $PY tools/train/train_lcf_tokens.py --sharer "$1" --receiver "$2" --minutes "$LCF_MINUTES" \
+    --texts 2.5
   $PY tools/train/train_c2c.py --sharer "$1" --receiver "$2" --minutes "$C2C_MINUTES"
   $PY tools/train/export_adapter.py "$lcf_dir/checkpoint.pt" "$lcf"
   $PY tools/train/evaluate_lcf.py "$lcf" --json "$lcf_dir/eval.json"

@@ -131,7 +131,7 @@ TEST_P(LcfGolden, ReceiverLogitsAfterImportMatchTorch) {
   std::vector<float> logits;
   ASSERT_TRUE(g.receiver->Forward(**session, Ids(g.doc["receiver_ids"]), &logits).ok());
   ASSERT_TRUE(g.adapter->Import(*g.receiver, **session, slots).ok());
-  EXPECT_EQ((*session)->cache_stats().n_pinned, g.adapter->n_slots());
+  EXPECT_EQ((*session)->cache_stats().n_pinned, g.doc["n_slots"].get<int64_t>());
   const std::vector<int32_t> qa = Ids(g.doc["qa_ids"]);
   model::ForwardRequest req{session->get(), qa, true, &logits};
   ASSERT_TRUE(g.receiver->ForwardBatch(std::span<model::ForwardRequest>(&req, 1)).ok());
@@ -153,9 +153,13 @@ TEST_P(LcfGolden, ReceiverLogitsAfterImportMatchTorch) {
   EXPECT_GT(RelErr(logits, want), 20 * err_imported) << "imported " << err_imported;
 }
 
-// Random adapters (every term non-trivial) in both directions, and the shipped, trained ones.
+// Random adapters (every term non-trivial) in both directions, pooling and per-token (6 tokens
+// sent: the 4 sinks and the 2 of lowest key norm), and the shipped, trained ones.
 INSTANTIATE_TEST_SUITE_P(BothDirections, LcfGolden,
-                         ::testing::Values("cw-llama--cw-gemma3.random", "cw-gemma3--cw-llama.random"));
+                         ::testing::Values("cw-llama--cw-gemma3.random",
+                                           "cw-gemma3--cw-llama.random",
+                                           "cw-llama--cw-gemma3.random-tokens",
+                                           "cw-gemma3--cw-llama.random-tokens"));
 INSTANTIATE_TEST_SUITE_P(Shipped, LcfGolden,
                          ::testing::Values("cw-llama--cw-gemma3", "cw-gemma3--cw-llama"));
 

@@ -148,5 +148,34 @@ TEST(SummaryChunksTest, NothingIsAcceptedAfterTheLastChunk) {
   EXPECT_THAT(status.message(), HasSubstr("seq: chunk after the last one"));
 }
 
+// A per-token adapter's stream declares its own slot count (1 to the adapter's most) in its first
+// chunk and must keep it.
+TEST(SummaryChunksTest, PerTokenStreamsDeclareTheirCountWithinTheMost) {
+  const SummaryShape most{"a--b", 8, 3, /*per_token=*/true};
+  SummaryAssembler assembler(most, "s_1");
+  for (const auto& c : Chunks(2)) ASSERT_TRUE(assembler.Add(c).ok());  // 5 of at most 8
+  ASSERT_TRUE(assembler.complete());
+  EXPECT_EQ(assembler.TakeSlots(), Values());
+
+  const SummaryShape fewer{"a--b", 4, 3, /*per_token=*/true};
+  SummaryAssembler too_many(fewer, "s_1");
+  absl::Status status = too_many.Add(Chunks(2)[0]);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("n_slots: adapter 'a--b' takes 1 to 4 slots, got 5"));
+
+  std::vector<cachewire::v1::SummaryChunk> chunks = Chunks(2);
+  chunks[1].set_n_slots(6);
+  SummaryAssembler changed(most, "s_1");
+  ASSERT_TRUE(changed.Add(chunks[0]).ok());
+  status = changed.Add(chunks[1]);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("n_slots: the stream declared 5 slots, got 6"));
+
+  // A pooling adapter's count is its own, never the stream's.
+  SummaryAssembler pooled(SummaryShape{"a--b", 8, 3}, "s_1");
+  status = pooled.Add(Chunks(2)[0]);
+  EXPECT_THAT(status.message(), HasSubstr("n_slots: adapter 'a--b' has 8 slots, got 5"));
+}
+
 }  // namespace
 }  // namespace cachewire::server::worker

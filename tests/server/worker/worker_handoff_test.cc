@@ -9,6 +9,7 @@
 // - the status table: the wrong side of the adapter is FAILED_PRECONDITION naming "sharer" or
 //   "receiver", an unknown adapter or session NOT_FOUND, an empty sharer session or an
 //   unbounded receiver FAILED_PRECONDITION;
+// - a per-token adapter's stream declares its slot count, within the adapter's most;
 // - Info lists the adapters with this worker's side, the metrics count the handoffs, and an
 //   adapter made for neither side of the model stops the worker at start, naming the file.
 #include <gmock/gmock.h>
@@ -34,6 +35,10 @@ const std::string kGemma = kSource + "/models/cw-gemma3.gguf";
 const std::string kAdapterFile =
     kSource + "/tests/data/adapters/cw-llama--cw-gemma3.random.lcf.gguf";
 const std::string kAdapter = "cw-llama--cw-gemma3.random";  // its general.name
+// A per-token adapter for the same pair: one slot of 16 per sharer token, at most 6.
+const std::string kTokensFile =
+    kSource + "/tests/data/adapters/cw-llama--cw-gemma3.random-tokens.lcf.gguf";
+const std::string kTokens = "cw-llama--cw-gemma3.random-tokens";
 constexpr int64_t kSlots = 4;
 constexpr int64_t kSlotDim = 32;
 // cw-gemma3: 6 layers (global and sliding-window alike take pins), one kv-head.
@@ -85,10 +90,11 @@ int64_t Pinned(v1::Worker::Stub& stub, const std::string& session) {
 class WorkerHandoffTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    sharer_ = new WorkerProcess({"--model", kLlama, "--adapter", kAdapterFile, "--threads", "1",
-                                 "--log-level", "warn", "--metrics", "127.0.0.1:0"});
-    receiver_ = new WorkerProcess(
-        {"--model", kGemma, "--adapter", kAdapterFile, "--threads", "1", "--log-level", "warn"});
+    sharer_ = new WorkerProcess({"--model", kLlama, "--adapter", kAdapterFile, "--adapter",
+                                 kTokensFile, "--threads", "1", "--log-level", "warn",
+                                 "--metrics", "127.0.0.1:0"});
+    receiver_ = new WorkerProcess({"--model", kGemma, "--adapter", kAdapterFile, "--adapter",
+                                   kTokensFile, "--threads", "1", "--log-level", "warn"});
   }
   static void TearDownTestSuite() {
     delete sharer_;
@@ -102,11 +108,11 @@ class WorkerHandoffTest : public ::testing::Test {
   }
 
   // A sharer session that read the records, and its summary in one-slot chunks.
-  std::vector<v1::SummaryChunk> SharerSummary() {
+  std::vector<v1::SummaryChunk> SharerSummary(const std::string& adapter = kAdapter) {
     const std::string session = OpenSession(*sharer_stub_);
     v1::AppendResponse appended;
     EXPECT_TRUE(AppendText(*sharer_stub_, session, kSharerContext, &appended).ok());
-    Exported<v1::SummaryChunk> out = Export(*sharer_stub_, session, kAdapter, 1);
+    Exported<v1::SummaryChunk> out = Export(*sharer_stub_, session, adapter, 1);
     EXPECT_TRUE(out.status.ok()) << out.status.error_message();
     return out.chunks;
   }
@@ -157,6 +163,38 @@ TEST_F(WorkerHandoffTest, ExportStreamsTheSummaryInNumberedChunks) {
   for (const auto& c : chunks) a += c.slots();
   for (const auto& c : whole.chunks) b += c.slots();
   EXPECT_EQ(a, b);
+}
+
+// A per-token adapter's summary has one slot per token sent (6 of the context's ~40 here), the
+// stream declares that count, and the receiver pins as many entries; a stream declaring more than
+// the adapter's most is refused and changes nothing.
+TEST_F(WorkerHandoffTest, PerTokenSummariesCarryTheirOwnSlotCount) {
+  constexpr int64_t kSent = 6;
+  std::vector<v1::SummaryChunk> chunks = SharerSummary(kTokens);
+  ASSERT_EQ(chunks.size(), static_cast<size_t>(kSent));
+  for (const auto& c : chunks) {
+    EXPECT_EQ(c.n_slots(), kSent);
+    EXPECT_EQ(c.slot_dim(), 16);
+  }
+  const std::string session = ReceiverSession();
+  v1::ImportSummaryResponse imported;
+  grpc::Status st = Import(*receiver_stub_, session, chunks, &imported);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(imported.slots_imported(), kSent);
+  EXPECT_EQ(Pinned(*receiver_stub_, session), kSent * kReceiverLayers);
+
+  std::vector<v1::SummaryChunk> more = chunks;
+  for (auto& c : more) c.set_n_slots(kSent + 1);
+  v1::SummaryChunk extra = more.back();
+  more.back().set_last(false);
+  extra.set_seq(kSent);
+  extra.set_first_slot(kSent);
+  more.push_back(extra);
+  const std::string fresh = ReceiverSession();
+  st = Import(*receiver_stub_, fresh, more, &imported);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("n_slots: adapter '" + kTokens + "' takes 1 to 6"));
+  EXPECT_EQ(Pinned(*receiver_stub_, fresh), 0);
 }
 
 TEST_F(WorkerHandoffTest, ImportPinsTheSlotsAndChangesTheReceiversAnswer) {
@@ -298,9 +336,15 @@ TEST_F(WorkerHandoffTest, InfoListsTheAdaptersWithThisWorkersSide) {
   v1::InfoResponse sharer, receiver;
   ASSERT_TRUE(sharer_stub_->Info(Context().get(), v1::InfoRequest(), &sharer).ok());
   ASSERT_TRUE(receiver_stub_->Info(Context().get(), v1::InfoRequest(), &receiver).ok());
-  ASSERT_EQ(sharer.adapters_size(), 1);
-  ASSERT_EQ(receiver.adapters_size(), 1);
-  const v1::WorkerAdapter& a = sharer.adapters(0);
+  ASSERT_EQ(sharer.adapters_size(), 2);
+  ASSERT_EQ(receiver.adapters_size(), 2);
+  const bool first = sharer.adapters(0).name() == kAdapter;
+  const v1::WorkerAdapter& a = sharer.adapters(first ? 0 : 1);
+  const v1::WorkerAdapter& tokens = sharer.adapters(first ? 1 : 0);
+  EXPECT_EQ(tokens.name(), kTokens);
+  EXPECT_TRUE(tokens.per_token());
+  EXPECT_EQ(tokens.n_slots(), 6);
+  EXPECT_FALSE(a.per_token());
   EXPECT_EQ(a.name(), kAdapter);
   EXPECT_EQ(a.kind(), "lcf");
   EXPECT_EQ(a.sharer_model(), "cw-llama");
