@@ -107,10 +107,10 @@ Per-token Latent Cache Flow adapter (LCF.md; `lcf_adapter.py`, per_token) from *
 {cfg.slot_dim} values per sharer token, for at most {cfg.n_slots} tokens (the first 4, then
 those of lowest mean key L2 norm, in text order): at most {cfg.n_slots * cfg.slot_dim * 2} bytes
 as f16 on the wire. Each slot is the sum over the token's cache entries (every layer still
-holding it) of a per-layer projection; the decoder (an MLP of {cfg.ff_mult * cfg.slot_dim} GELU
-units read by one linear map per receiver layer) turns it into the key and value the receiver
-would hold for that token had it read the text, pinned in each of its
-{len(cfg.receiver_layers)} layers.
+holding it) of a per-layer projection, plus the same over its predecessor's; the decoder (two
+GELU layers of {cfg.ff_mult * cfg.slot_dim}, read by one linear map per receiver layer) turns it
+into the key and value the receiver would hold for that token had it read the text, pinned in
+each of its {len(cfg.receiver_layers)} layers.
 
 - Parameters: {n_params:,} ({os.path.getsize(gguf) / 1e6:.2f} MB as GGUF, matrices f16).
 - Training: `tools/train/train_lcf_tokens.py --sharer {ck['sharer']} --receiver {ck['receiver']}{flags}`,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains, exports, evaluates and documents the adapters between the shipped agents, both
 # directions side by side (one process per core):
-#   bash tools/train/run_adapters.sh [LCF_MINUTES [C2C_MINUTES]]     (defaults 18 and 12)
+#   bash tools/train/run_adapters.sh [LCF_MINUTES [C2C_MINUTES]]     (defaults 17 and 12)
 # Per direction: the per-token LCF adapter (train_lcf_tokens.py) for LCF_MINUTES, then the C2C
 # fuser for C2C_MINUTES. Needs only
 # the shipped agents (models/*.gguf): each one's tokenizer is read from its file. Writes
@@ -10,7 +10,7 @@
 # build/train/c2c-<sharer>-<receiver>/checkpoint.pt (the LCF fit starts over: minutes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-LCF_MINUTES="${1:-18}"
+LCF_MINUTES="${1:-17}"
 C2C_MINUTES="${2:-12}"
 PY=/usr/bin/python3
 source tools/train/blas_env.sh

@@ -134,7 +134,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=6.0, help="training time after the data is built")
     ap.add_argument("--slots", type=int, default=128, help="the most tokens sent")
     ap.add_argument("--slot-dim", type=int, default=64)
-    ap.add_argument("--ff-mult", type=int, default=16)
+    ap.add_argument("--ff-mult", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--texts", type=float, default=1.0, help="texts per family, times the default")
