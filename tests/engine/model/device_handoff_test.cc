@@ -2,10 +2,10 @@
 // - kv_cache() gives a host snapshot whose every View (k and v rows, positions, token indices,
 //   count), NextPosition and statistics are the CPU cache's bit for bit, for full and bounded
 //   sessions of both architectures (rings and evictions included), and what reads it (the LCF
-//   encoder, the C2C export) gives the CPU session's result bit for bit;
+//   encoders, pooled and per-token; the C2C export) gives the CPU session's result bit for bit;
 // - Overwrite (a C2C fusion into the session) leaves the CPU session's entries and the same
 //   logits after it; a malformed fusion or a bad item changes nothing;
-// - Pin (pins directly, and an LCF import) leaves the CPU session's entries, statistics and
+// - Pin (pins directly, and an LCF import of either kind) leaves the CPU session's entries, statistics and
 //   logits while streaming on through evictions, pins replaced and removed.
 // The device cache repeats the CPU cache's operations in its order, so every bound is 0.
 #include <gmock/gmock.h>
@@ -187,8 +187,12 @@ TEST(DeviceHandoffTest, LcfEncodeAndC2cExportAreTheCpuSessionsBitForBit) {
     SCOPED_TRACE(pair);
     const nlohmann::json lcf_doc = ReadJson(kAdapterGolden + pair + ".random.json");
     const nlohmann::json c2c_doc = ReadJson(kAdapterGolden + pair + ".random.c2c.json");
+    const nlohmann::json tokens_doc = ReadJson(kAdapterGolden + pair + ".random-tokens.json");
     auto lcf = adapter::LcfAdapter::Load(std::string(CACHEWIRE_SOURCE_DIR) + "/" +
                                          lcf_doc["adapter"].get<std::string>());
+    auto per_token = adapter::LcfAdapter::Load(std::string(CACHEWIRE_SOURCE_DIR) + "/" +
+                                               tokens_doc["adapter"].get<std::string>());
+    ASSERT_TRUE(per_token.ok()) << per_token.status();
     auto fuser = adapter::C2cFuser::Load(std::string(CACHEWIRE_SOURCE_DIR) + "/" +
                                          c2c_doc["fuser"].get<std::string>());
     ASSERT_TRUE(lcf.ok()) << lcf.status();
@@ -209,6 +213,11 @@ TEST(DeviceHandoffTest, LcfEncodeAndC2cExportAreTheCpuSessionsBitForBit) {
       ASSERT_TRUE(de.ok()) << de.status();
       ASSERT_TRUE(ce.ok()) << ce.status();
       ExpectBitEqual(*de, *ce, "lcf slots");
+      auto dt = (*per_token)->Encode(*m.dev, *s.dev);  // token indices and key norms too
+      auto ct = (*per_token)->Encode(*m.cpu, *s.cpu);
+      ASSERT_TRUE(dt.ok()) << dt.status();
+      ASSERT_TRUE(ct.ok()) << ct.status();
+      ExpectBitEqual(*dt, *ct, "per-token lcf slots");
       auto dx = adapter::ExportForFusion(**fuser, *m.dev, *s.dev, ids);
       auto cx = adapter::ExportForFusion(**fuser, *m.cpu, *s.cpu, ids);
       ASSERT_TRUE(dx.ok()) << dx.status();
@@ -362,9 +371,12 @@ TEST(DeviceHandoffTest, PinsLikeTheCpuSession) {
 }
 
 TEST(DeviceHandoffTest, LcfImportLikeTheCpuSession) {
-  for (const char* pair : {"cw-llama--cw-gemma3", "cw-gemma3--cw-llama"}) {
-    SCOPED_TRACE(pair);
-    const nlohmann::json doc = ReadJson(kAdapterGolden + pair + ".random.json");
+  // The pooled and the per-token random adapters, both directions.
+  for (const std::string name : {"cw-llama--cw-gemma3.random", "cw-gemma3--cw-llama.random",
+                                 "cw-llama--cw-gemma3.random-tokens",
+                                 "cw-gemma3--cw-llama.random-tokens"}) {
+    SCOPED_TRACE(name);
+    const nlohmann::json doc = ReadJson(kAdapterGolden + name + ".json");
     auto lcf = adapter::LcfAdapter::Load(std::string(CACHEWIRE_SOURCE_DIR) + "/" +
                                          doc["adapter"].get<std::string>());
     ASSERT_TRUE(lcf.ok()) << lcf.status();
