@@ -1,10 +1,10 @@
 """Trains a per-token LCF adapter (lcf_adapter.py, per_token) for one sharer -> receiver pair of
-the shipped agents, both frozen: each sharer token's slot must decode into the entries the
-receiver holds, in every layer, for the same text (its token covering the sharer token's last
-byte, c2c_align's rule with the sides swapped); a slot reads the token's entries and its
-predecessor's. Pinned, those entries let the receiver look the
-text up as if it had read it: its own cache of the text pinned this way answers 80% of test
-facts for cw-llama (probe_kv_translation.py), against 2% with nothing.
+the shipped agents, both frozen: each sharer token's slot (read from the token's entries and
+its predecessor's) must decode into the entries the receiver holds, in every layer, for the same
+text (its token covering the sharer token's last byte, c2c_align's rule with the sides swapped).
+Pinned, those entries let the receiver look the text up as if it had read it: its own cache of
+the text pinned this way answers 80% of test facts for cw-llama (probe_kv_translation.py),
+against 2% with nothing.
 
   train_lcf_tokens.py --sharer cw-gemma3 --receiver cw-llama [--minutes 6] [--texts 1.0] [--out DIR]
 
