@@ -49,7 +49,7 @@ struct LcfEncoder::Scratch {
     for (const auto* v : {&x, &inv_rho, &where, &scores, &xg, &y, &pooled, &keys, &values}) {
       bytes += v->capacity() * sizeof(float);
     }
-    bytes += (token.capacity() + key_norm.capacity()) * sizeof(int64_t);
+    bytes += token.capacity() * sizeof(int64_t) + key_norm.capacity() * sizeof(double);
     if (bytes > kKeptBytes) *this = Scratch();
   }
 };

@@ -70,10 +70,9 @@ absl::Status SummaryAssembler::Add(const cachewire::v1::SummaryChunk& c) {
     shape_.n_slots = c.n_slots();
     slots_.resize(static_cast<size_t>(shape_.n_slots * shape_.slot_dim));
   } else if (c.n_slots() != shape_.n_slots) {
-    return invalid("n_slots", Cat(shape_.per_token ? "the stream declared " : "adapter '",
-                                  shape_.per_token ? "" : shape_.adapter,
-                                  shape_.per_token ? "" : "' has ", shape_.n_slots,
-                                  " slots, got ", c.n_slots()));
+    const std::string whose = shape_.per_token ? std::string("the stream declared ")
+                                               : Cat("adapter '", shape_.adapter, "' has ");
+    return invalid("n_slots", Cat(whose, shape_.n_slots, " slots, got ", c.n_slots()));
   }
   if (c.slot_dim() != shape_.slot_dim) {
     return invalid("slot_dim", Cat("adapter '", shape_.adapter, "' has slots of ",

@@ -25,7 +25,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import agents  # noqa: E402
 import kv_forward as kvf  # noqa: E402
-import lcf_adapter  # noqa: E402
 import models  # noqa: E402
 import tokenizers as toks  # noqa: E402
 import train  # noqa: E402
@@ -81,16 +80,12 @@ def round_f16(x: torch.Tensor) -> torch.Tensor:
 
 
 def sharer_slots(adapter, sharer: Agent, rows: list[list[int]]) -> torch.Tensor:
-    """(B, M, r) slots, rounded as the wire rounds them. A per-token adapter sends the tokens
-    lcf_adapter.select_tokens picks, so its rows must send as many (one row, say)."""
+    """(B, M, r) slots, rounded as the wire rounds them. A per-token adapter's rows must send
+    as many tokens each (LcfAdapter.encode_sent)."""
     lengths = torch.tensor([len(r) for r in rows])
     entries = sharer_entries(sharer, rows)
     if adapter.c.per_token:
-        z = adapter.encode_tokens(entries)
-        sent = [lcf_adapter.select_tokens(entries, b, adapter.c.n_slots) for b in range(len(rows))]
-        if len({len(s) for s in sent}) != 1:
-            raise ValueError("per-token slots: rows send different numbers of tokens")
-        return round_f16(torch.stack([z[b, s] for b, s in enumerate(sent)]))
+        return round_f16(adapter.encode_sent(entries))
     return round_f16(adapter.encode_folded(entries, lengths))
 
 

@@ -120,6 +120,15 @@ class LcfAdapter(nn.Module):
             z = z + F.pad(p, (0, 0, 1, 0))[:, :-1]
         return z
 
+    def encode_sent(self, entries: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """The slots a per-token encoder sends (B, M, r): each row's tokens picked by
+        select_tokens. Its rows must send as many tokens each (one row, say)."""
+        z = self.encode_tokens(entries)
+        sent = [select_tokens(entries, b, self.c.n_slots) for b in range(z.shape[0])]
+        if len({len(s) for s in sent}) != 1:
+            raise ValueError("per-token slots: rows send different numbers of tokens")
+        return torch.stack([z[b, s] for b, s in enumerate(sent)])
+
     # ---- encoder --------------------------------------------------------------------------
     def encode(self, entries: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
                lengths: torch.Tensor | None = None) -> torch.Tensor:

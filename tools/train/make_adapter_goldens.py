@@ -58,8 +58,7 @@ def golden(path: str) -> str:
     s_ids = handoff.context_ids(sharer, ep.sharer_context)
     entries = handoff.sharer_entries(sharer, [s_ids])
     if adapter.c.per_token:
-        sent = lcf_adapter.select_tokens(entries, 0, adapter.c.n_slots)
-        slots = adapter.encode_tokens(entries)[:, sent]
+        slots = adapter.encode_sent(entries)
     else:
         slots = adapter.encode(entries, torch.tensor([len(s_ids)]))
     slots16 = slots.half().float()

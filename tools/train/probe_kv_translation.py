@@ -39,27 +39,29 @@ import agents  # noqa: E402
 import c2c_align  # noqa: E402
 import episodes  # noqa: E402
 import handoff  # noqa: E402
+import lcf_adapter  # noqa: E402
+import train_lcf_tokens  # noqa: E402
 
 # Episodes whose text either agent spells in more tokens are left out of the fit (the teacher's
 # bound in train_lcf.py).
 MAX_TOKENS = 440
 RIDGE = 1e-2        # times the mean diagonal of X^T X
 MIX = (0.5, 0.8, 0.9)
-N_SINK = 4          # first tokens always sent when --keep selects
 
 
-def selected(norm: torch.Tensor, keep: int, how: str) -> torch.Tensor:
-    """Indices (in text order) of the sharer tokens sent: all, or the first N_SINK and then the
-    keep - N_SINK of lowest key norm (the cache's L2 policy, CACHE.md) or evenly spaced."""
-    n = len(norm)
+def selected(entries, keep: int, how: str) -> torch.Tensor:
+    """Indices (in text order) of the sharer tokens sent: all; or the first 4 and then by lowest
+    key norm, the rule the per-token adapters send by (lcf_adapter.select_tokens); or the first
+    4 and the rest evenly spaced."""
+    n = entries[0][0].shape[2]
     if keep <= 0 or keep >= n:
         return torch.arange(n)
-    rest = torch.arange(N_SINK, n)
     if how == "l2":
-        rest = rest[norm[N_SINK:].argsort()[:keep - N_SINK]]
-    else:
-        rest = rest[torch.linspace(0, len(rest) - 1, keep - N_SINK).round().long()]
-    return torch.cat((torch.arange(N_SINK), rest.sort().values))
+        return lcf_adapter.select_tokens(entries, 0, keep)
+    sinks = lcf_adapter.N_SINK
+    rest = torch.arange(sinks, n)
+    rest = rest[torch.linspace(0, len(rest) - 1, keep - sinks).round().long()]
+    return torch.cat((torch.arange(sinks), rest))
 
 
 class Translation:
@@ -70,26 +72,20 @@ class Translation:
 
     def features(self, text: str):
         """(X (Ts, F) sharer features, Y (Ts, L*width) the receiver's entries at each sharer
-        token's aligned receiver token, the receiver's forward over the whole text, and each
-        sharer token's key L2 norm averaged over the layers that hold it (Ts))."""
+        token's aligned receiver token and the receiver's forward over the whole text
+        (train_lcf_tokens.receiver_targets), and the sharer's cache entries)."""
         s_ids, s_spans = c2c_align.token_spans(self.S, text)
-        r_ids, r_spans = c2c_align.token_spans(self.R, text)
-        receiver_of = torch.tensor(c2c_align.align_tokens(s_spans, r_spans))
-        parts, norm, held = [], 0.0, 0.0
-        for k, v, keep in handoff.sharer_entries(self.S, [s_ids]):
+        entries = handoff.sharer_entries(self.S, [s_ids])
+        parts = []
+        for k, v, keep in entries:
             x = torch.cat((k[0], v[0]), -1).permute(1, 0, 2).reshape(len(s_ids), -1)
             seen = keep[0][:, None].float()           # a sliding-window layer's older entries: 0
             parts += [x * seen, seen]
-            norm = norm + k[0].norm(dim=-1).mean(0) * seen[:, 0]
-            held = held + seen[:, 0]
         x = torch.cat(parts, 1)
         previous = torch.cat((torch.zeros(1, x.shape[1]), x[:-1]), 0)
         X = torch.cat((x, previous, torch.ones(len(s_ids), 1)), 1)
-        out = handoff.context_forward(self.R, [r_ids])
-        Y = torch.cat([torch.cat((out.plain_k[il][0], out.cache[il].v[0]), -1)
-                       .permute(1, 0, 2).reshape(len(r_ids), -1)
-                       for il in range(self.R.model.c.n_layer)], 1)[receiver_of]
-        return X.double(), Y.double(), out, norm / held
+        Y, out = train_lcf_tokens.receiver_targets(self.R, text, s_spans)
+        return X.double(), Y.double(), out, entries
 
     def pins(self, Y: torch.Tensor):
         """Rows (N, L*width) -> per receiver layer (k, v), each (1, Hkv, N, D)."""
@@ -215,13 +211,13 @@ def main() -> int:
     every = [e for e in episodes.load_episodes(path) if fits(tr.S, tr.R, e.sharer_context)]
 
     def translated(e, a: float = 0.0):
-        X, Y, _, norm = tr.features(e.sharer_context)
-        i = selected(norm, args.keep, args.select)
+        X, Y, _, entries = tr.features(e.sharer_context)
+        i = selected(entries, args.keep, args.select)
         return tr.pins(a * Y[i] + (1 - a) * predict(X[i]))
 
     def own_rows(e):
-        _, Y, _, norm = tr.features(e.sharer_context)
-        return tr.pins(Y[selected(norm, args.keep, args.select)])
+        _, Y, _, entries = tr.features(e.sharer_context)
+        return tr.pins(Y[selected(entries, args.keep, args.select)])
 
     def whole(e):
         out = tr.features(e.sharer_context)[2]

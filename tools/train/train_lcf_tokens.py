@@ -42,18 +42,24 @@ BATCH = 512               # tokens per step
 HELD_BACK = 3000          # tokens kept out of training, for the reported R^2
 
 
-def token_rows(sharer: handoff.Agent, receiver: handoff.Agent, text: str):
-    """Per sharer token: its entries per sharer layer (x (N, Hkv, n), held (N)) and the
-    receiver's entries at the aligned token, all layers ((N, L*Hkv*(dk+dv)))."""
-    s_ids, s_spans = c2c_align.token_spans(sharer, text)
+def receiver_targets(receiver: handoff.Agent, text: str, sharer_spans: list[tuple[int, int]]):
+    """The receiver's entries, all layers, at the token aligned to each sharer token
+    ((N, L*Hkv*(dk+dv))), and its forward over the whole text."""
     r_ids, r_spans = c2c_align.token_spans(receiver, text)
-    receiver_of = torch.tensor(c2c_align.align_tokens(s_spans, r_spans))
-    entries = handoff.sharer_entries(sharer, [s_ids])
-    xs = [(torch.cat((k[0], v[0]), -1).transpose(0, 1), ok[0]) for k, v, ok in entries]
+    receiver_of = torch.tensor(c2c_align.align_tokens(sharer_spans, r_spans))
     out = handoff.context_forward(receiver, [r_ids])
     y = torch.cat([torch.cat((out.plain_k[il][0], out.cache[il].v[0]), -1).transpose(0, 1)
                    .reshape(len(r_ids), -1) for il in range(receiver.model.c.n_layer)], 1)
-    return xs, y[receiver_of]
+    return y[receiver_of], out
+
+
+def token_rows(sharer: handoff.Agent, receiver: handoff.Agent, text: str):
+    """Per sharer token: its entries per sharer layer (x (N, Hkv, n), held (N)) and the
+    receiver's entries at the aligned token (receiver_targets)."""
+    s_ids, s_spans = c2c_align.token_spans(sharer, text)
+    entries = handoff.sharer_entries(sharer, [s_ids])
+    xs = [(torch.cat((k[0], v[0]), -1).transpose(0, 1), ok[0]) for k, v, ok in entries]
+    return xs, receiver_targets(receiver, text, s_spans)[0]
 
 
 def collect(sharer, receiver, seed: int, scale: float):

@@ -5,8 +5,8 @@
 //   encoders, pooled and per-token; the C2C export) gives the CPU session's result bit for bit;
 // - Overwrite (a C2C fusion into the session) leaves the CPU session's entries and the same
 //   logits after it; a malformed fusion or a bad item changes nothing;
-// - Pin (pins directly, and an LCF import of either kind) leaves the CPU session's entries, statistics and
-//   logits while streaming on through evictions, pins replaced and removed.
+// - Pin (pins directly, and an LCF import of either kind) leaves the CPU session's entries,
+//   statistics and logits while streaming on through evictions, pins replaced and removed.
 // The device cache repeats the CPU cache's operations in its order, so every bound is 0.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
